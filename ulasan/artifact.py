@@ -1,0 +1,90 @@
+"""The model artifact: a versioned folder holding everything needed to predict.
+
+Layout::
+
+    model.safetensors      weights of the encoder and the three heads
+    encoder/config.json    the encoder's Hugging Face config
+    tokenizer.json ...     the tokenizer
+    ulasan.json            model version, text handling, calibration temperatures
+    schema.json            the label schema the model was trained with
+    metrics.json           validation and evaluation metrics
+    README.md              the model card
+    baseline/              the TF-IDF baseline trained on the same records
+
+Nothing in it is loaded with pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+from safetensors.torch import load_file, save_file
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from ulasan.model import ReviewClassifier
+from ulasan.schema import check_schema, write_schema
+
+WEIGHTS_FILE = "model.safetensors"
+INFO_FILE = "ulasan.json"
+ENCODER_FOLDER = "encoder"
+BASELINE_FOLDER = "baseline"
+
+
+class ModelInfo(BaseModel):
+    """What ``ulasan.json`` records about a trained model."""
+
+    model_version: str
+    recipe: str
+    base_model: str
+    max_length: int
+    head_fraction: float
+    text_prefix: str
+    sentiment_temperature: float = 1.0
+    cause_temperature: float = 1.0
+    causes_threshold: float = 0.5
+    uncertain_below: float = 0.5
+    """A prediction whose confidence is below this is flagged ``uncertain``."""
+    created: str
+    package_version: str
+
+
+def save_artifact(folder: Path, model: ReviewClassifier, tokenizer: PreTrainedTokenizerBase, info: ModelInfo) -> None:
+    """Write weights, encoder config, tokenizer, ``ulasan.json`` and ``schema.json`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_FILE), metadata={"model_version": info.model_version})
+    model.encoder.config.save_pretrained(folder / ENCODER_FOLDER)
+    tokenizer.save_pretrained(folder)
+    write_info(folder, info)
+    write_schema(folder)
+
+
+def write_info(folder: Path, info: ModelInfo) -> None:
+    """Write ``ulasan.json``."""
+    (folder / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def read_info(folder: Path) -> ModelInfo:
+    """Read ``ulasan.json`` of an artifact."""
+    return ModelInfo.model_validate_json((folder / INFO_FILE).read_text(encoding="utf-8"))
+
+
+def load_artifact(folder: Path) -> tuple[ReviewClassifier, PreTrainedTokenizerBase, ModelInfo]:
+    """Load a model artifact after checking that its label schema matches this code's."""
+    folder = Path(folder)
+    if not (folder / INFO_FILE).is_file():
+        raise FileNotFoundError(f"{folder} is not a ulasan model artifact (no {INFO_FILE})")
+    check_schema(folder)
+    info = read_info(folder)
+    model = ReviewClassifier.from_encoder_config(str(folder / ENCODER_FOLDER))
+    model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)), strict=True)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    return model, tokenizer, info
+
+
+def write_metrics(folder: Path, metrics: dict) -> None:
+    """Write ``metrics.json``."""
+    (folder / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
