@@ -1,0 +1,91 @@
+"""End-to-end training: a tiny real run whose artifact loads, predicts, and is reproducible and resumable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import ulasan
+from ulasan.config import Settings, load_recipe
+from ulasan.schema import CAUSE_OUTCOMES, CAUSES, SENTIMENTS, SchemaMismatchError
+from ulasan.training import train
+
+from conftest import write_tiny_recipe
+
+TEXTS = ["Barang rosak bila sampai, seller tak reply langsung", "Mantap gan, pengiriman cepat banget",
+         "Harga mahal sangat untuk kualiti macam ni", "x" * 3000]
+
+
+def test_artifact_holds_weights_tokenizer_schema_metrics_and_card(tiny_model):
+    for name in ["model.safetensors", "encoder/config.json", "tokenizer.json", "schema.json", "metrics.json",
+                 "README.md", "ulasan.json", "baseline/weights.safetensors", "eval/validation/confusion-sentiment.png"]:
+        assert (tiny_model / name).is_file(), name
+    assert not (tiny_model / "checkpoint").exists()
+    assert not list(tiny_model.rglob("*.pkl")) and not list(tiny_model.rglob("*.bin"))
+    metrics = json.loads((tiny_model / "metrics.json").read_text())
+    validation = metrics["evaluations"]["validation"]
+    assert set(validation["model"]) >= {"sentiment", "cause"}
+    assert set(validation["baseline"]) == {"sentiment", "cause"}
+    assert "ece_after" in validation["calibration"]["sentiment"]
+    assert "Intended use" in (tiny_model / "README.md").read_text()
+
+
+def test_loaded_model_predicts_every_field(tiny_model):
+    predictions = ulasan.load(tiny_model).predict(TEXTS)
+    assert len(predictions) == len(TEXTS)
+    for prediction in predictions:
+        assert prediction["sentiment"] in SENTIMENTS
+        assert set(prediction["sentiment_scores"]) == set(SENTIMENTS)
+        assert abs(sum(prediction["sentiment_scores"].values()) - 1) < 1e-3
+        assert set(prediction["cause_scores"]) == set(CAUSE_OUTCOMES)
+        assert prediction["cause"] is None or prediction["cause"] in CAUSES
+        assert (prediction["cause"] is None) == (prediction["causes"] == [])
+        assert prediction["cause"] is None or prediction["cause"] in prediction["causes"]
+        assert prediction["lang"] in ("ms", "id", "mixed", "other")
+        assert prediction["model_version"].startswith("tiny-")
+    assert [p["truncated"] for p in predictions] == [False, False, False, True]
+
+
+def test_schema_mismatch_is_refused_naming_the_difference(tiny_model, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model, copy)
+    schema = json.loads((copy / "schema.json").read_text())
+    schema["sentiments"] = ["positive", "negative"]
+    schema["schema_version"] = "0.9"
+    (copy / "schema.json").write_text(json.dumps(schema))
+    with pytest.raises(SchemaMismatchError, match="sentiments: artifact has \\['positive', 'negative'\\]"):
+        ulasan.load(copy)
+
+
+def test_same_seed_gives_same_predictions(tiny_model, tiny_train_file, tmp_path):
+    again = train(load_recipe(write_tiny_recipe(tmp_path, tiny_train_file)), tmp_path / "again", Settings())
+    first = ulasan.load(tiny_model).predict(TEXTS)
+    second = ulasan.load(again).predict(TEXTS)
+    assert [p["sentiment_scores"] for p in first] == [p["sentiment_scores"] for p in second]
+    assert [p["cause_scores"] for p in first] == [p["cause_scores"] for p in second]
+
+
+def test_killed_run_resumes_from_its_checkpoint(tiny_train_file, tmp_path):
+    recipe = write_tiny_recipe(tmp_path, tiny_train_file, max_steps=10)
+    output = tmp_path / "model"
+    command = [sys.executable, "-m", "ulasan.cli", "train", "--config", str(recipe), "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    state = output / "checkpoint" / "state.json"
+    try:
+        for _ in range(600):
+            if state.is_file() and json.loads(state.read_text())["progress"]["step"] >= 2:
+                break
+            if process.poll() is not None:
+                pytest.fail("training ended before it could be interrupted")
+            subprocess.run(["sleep", "0.2"])
+        process.kill()
+    finally:
+        process.wait()
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from step" in resumed.stdout
+    assert ulasan.load(output).predict(TEXTS[:1])[0]["sentiment"] in SENTIMENTS
