@@ -70,4 +70,4 @@ def test_size_language_and_label_floors(corpus):
 def test_variety_of_domains_and_lengths(corpus):
     assert {row["domain"] for row in corpus} == DOMAINS
     words = [len(row["text"].split()) for row in corpus]
-    assert min(words) <= 3 and max(words) > 150
+    assert min(words) == 3 and max(words) > 150

@@ -85,6 +85,70 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_label_suggest(args: argparse.Namespace) -> int:
+    """Write each input row with silver labels and the labelling functions that fired."""
+    from ulasan.tables import BadRow, TableWriter, iter_rows
+    from ulasan.weak_labels import suggest, trusted_functions
+
+    allowed = trusted_functions(args.min_precision) if args.min_precision is not None else None
+    counts = {"rows": 0, "labelled": 0, "skipped": 0}
+    with TableWriter(args.output) as writer:
+        batch = []
+        for number, row in iter_rows(args.input):
+            text = None if isinstance(row, BadRow) else row.get(args.text_col)
+            if not isinstance(text, str) or not text.strip():
+                counts["skipped"] += 1
+                print(f"row {number}: skipped, no text in column {args.text_col!r}", file=sys.stderr)
+                continue
+            silver = suggest(text, allowed)
+            counts["rows"] += 1
+            counts["labelled"] += silver.cause is not None or silver.sentiment is not None
+            batch.append({**row, "silver_sentiment": silver.sentiment, "silver_cause": silver.cause,
+                          "silver_causes": list(silver.causes), "rules_fired": list(silver.rules)})
+            if len(batch) >= 1000:
+                writer.write(batch)
+                batch = []
+        writer.write(batch)
+    print(f"{counts['rows']} rows written to {args.output}; {counts['labelled']} got a silver label, "
+          f"{counts['skipped']} skipped")
+    return 0
+
+
+def cmd_label_export(args: argparse.Namespace) -> int:
+    """Write Label Studio tasks with the model's pre-annotations, most uncertain first."""
+    from ulasan.label_studio import build_tasks, write_tasks
+    from ulasan.predictor import load
+    from ulasan.tables import BadRow, iter_rows
+
+    rows = [row for _, row in iter_rows(args.input)
+            if not isinstance(row, BadRow) and isinstance(row.get(args.text_col), str) and row[args.text_col].strip()]
+    rows = [{**row, "text": row[args.text_col]} for row in rows]
+    predictions = load(args.model).predict([row["text"] for row in rows])
+    config = write_tasks(build_tasks(rows, predictions, args.id_col), args.output)
+    print(f"{len(rows)} tasks written to {args.output}, most uncertain first; labelling interface: {config}")
+    return 0
+
+
+def cmd_label_import(args: argparse.Namespace) -> int:
+    """Turn a Label Studio JSON export into validated training records (JSON Lines)."""
+    from ulasan.label_studio import records_from_export
+    from ulasan.records import write_rejects
+    from ulasan.tables import TableWriter
+
+    records, problems = records_from_export(json.loads(args.input.read_text(encoding="utf-8")), str(args.input))
+    with TableWriter(args.output) as writer:
+        writer.write(records)
+    print(f"{len(records)} records written to {args.output}")
+    if problems:
+        rejects = args.output.with_name(args.output.stem + ".rejects.jsonl")
+        write_rejects(problems, rejects)
+        for problem in problems[:20]:
+            print(f"  {problem}", file=sys.stderr)
+        print(f"{len(problems)} task(s) not imported; see {rejects}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="ulasan", description=__doc__)
@@ -115,6 +179,27 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     demo.add_argument("--data-dir", type=Path)
     demo.set_defaults(run=cmd_demo)
+
+    label = commands.add_parser("label", help="weak labels and the Label Studio labelling loop")
+    label_commands = label.add_subparsers(dest="label_command", required=True)
+    suggest = label_commands.add_parser("suggest", help="silver labels from labelling functions")
+    suggest.add_argument("input", type=Path)
+    suggest.add_argument("-o", "--output", type=Path, required=True)
+    suggest.add_argument("--text-col", default="text")
+    suggest.add_argument("--min-precision", type=float, help="use only functions of at least this measured precision")
+    suggest.set_defaults(run=cmd_label_suggest)
+    export = label_commands.add_parser("export", help="Label Studio tasks with pre-annotations")
+    export.add_argument("input", type=Path)
+    export.add_argument("-o", "--output", type=Path, required=True)
+    export.add_argument("--format", choices=["label-studio"], default="label-studio")
+    export.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    export.add_argument("--text-col", default="text")
+    export.add_argument("--id-col", default="id")
+    export.set_defaults(run=cmd_label_export)
+    import_ = label_commands.add_parser("import", help="Label Studio JSON export to training records")
+    import_.add_argument("input", type=Path)
+    import_.add_argument("-o", "--output", type=Path, required=True)
+    import_.set_defaults(run=cmd_label_import)
     return parser
 
 

@@ -42,6 +42,8 @@ class SourceConfig(Strict):
     """For named sets: which file of the set (``train``, ``valid``, ``all``, or ``id``/``ms`` for gold)."""
     label: str | None = None
     """Name to report this source under; defaults to ``name:split`` or the path."""
+    silver_min_precision: float | None = Field(None, ge=0.0, le=1.0)
+    """Fill missing cause labels with silver labels from labelling functions of at least this measured precision."""
 
     def display_name(self) -> str:
         """How this source is named in logs, metrics and the model card."""
@@ -55,6 +57,8 @@ class ModelConfig(Strict):
 
     base: str = PACKAGED_E5
     """``packaged:multilingual-e5-small``, a Hugging Face model id, or a local model folder."""
+    init_from: str | None = None
+    """A ulasan model artifact to continue from (its encoder, heads and tokenizer), e.g. ``models/quick``."""
     max_length: int = Field(128, ge=16, le=512)
     head_fraction: float = Field(0.33, ge=0.0, le=1.0)
     """Share of the token budget kept from the start of a long text; the rest comes from its end."""

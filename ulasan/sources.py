@@ -64,7 +64,16 @@ def locate(name: str, split: str, data_root: Path) -> Path:
 
 
 def load_source(source: SourceConfig, data_root: Path) -> tuple[list[Example], list[RecordProblem]]:
-    """Load one configured source as examples, with the problems of any invalid records."""
+    """Load one configured source as examples (silver-labelled when configured), with any invalid records."""
+    examples, problems = _load_labelled(source, data_root)
+    if source.silver_min_precision is not None:
+        from ulasan.weak_labels import with_silver_labels
+
+        examples = with_silver_labels(examples, source.silver_min_precision)
+    return examples, problems
+
+
+def _load_labelled(source: SourceConfig, data_root: Path) -> tuple[list[Example], list[RecordProblem]]:
     label = source.display_name()
     if source.name == "records":
         return load_records_path(Path(source.path or ""), label)

@@ -94,3 +94,65 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, dict]]:
         for row in batch.to_pylist():
             number += 1
             yield number, row
+
+
+def _flat(value):
+    """A cell value for CSV/TSV: lists and dicts as JSON, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict, tuple)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+class TableWriter:
+    """Writes rows to a JSON Lines, CSV, TSV or Parquet file, streaming, in batches."""
+
+    def __init__(self, path: Path, fmt: str | None = None):
+        self.path = Path(path)
+        self.format = detect_format(self.path, fmt)
+        self._stream = None
+        self._csv = None
+        self._parquet = None
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def write(self, rows: list[dict]) -> None:
+        """Append a batch of rows."""
+        if not rows:
+            return
+        if self.format == "parquet":
+            self._write_parquet(rows)
+        elif self.format == "jsonl":
+            self._stream = self._stream or self.path.open("w", encoding="utf-8")
+            self._stream.write("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))
+        else:
+            if self._csv is None:
+                self._stream = self.path.open("w", encoding="utf-8", newline="")
+                self._csv = csv.DictWriter(self._stream, fieldnames=list(rows[0]), extrasaction="ignore",
+                                           delimiter="\t" if self.format == "tsv" else ",")
+                self._csv.writeheader()
+            self._csv.writerows({key: _flat(value) for key, value in row.items()} for row in rows)
+
+    def _write_parquet(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+
+        if self._parquet is None:
+            table = pa.Table.from_pylist(rows)
+            self._parquet = pq.ParquetWriter(self.path, table.schema)
+        else:
+            table = pa.Table.from_pylist(rows, schema=self._parquet.schema)
+        self._parquet.write_table(table)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None

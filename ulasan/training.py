@@ -18,6 +18,7 @@ import hashlib
 import json
 import random
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -28,14 +29,14 @@ import torch
 from datasets import Dataset
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 from transformers.utils import logging as hf_logging
 
-from ulasan.artifact import BASELINE_FOLDER, ModelInfo, save_artifact, write_info, write_metrics
+from ulasan.artifact import BASELINE_FOLDER, ModelInfo, load_artifact, save_artifact, write_info, write_metrics
 from ulasan.base_model import resolve_base_model
 from ulasan.baseline import TfidfBaseline
 from ulasan.checkpoint import checkpoint_progress, load_checkpoint, save_checkpoint
-from ulasan.config import Recipe, Settings
+from ulasan.config import PROJECT_ROOT, Recipe, Settings
 from ulasan.evaluation import evaluate, summary_table
 from ulasan.metrics import fit_temperature, head_report
 from ulasan.model import ReviewClassifier, TextEncoder
@@ -60,14 +61,12 @@ def train(recipe: Recipe, output: Path, settings: Settings, skip_invalid: bool =
     data = prepare(recipe, settings.data, skip_invalid, output / "rejects.jsonl")
     _print_data_summary(data)
     baseline = TfidfBaseline.train(data.train, recipe.seed)
-    base_path = resolve_base_model(recipe.model.base, settings.home)
-    tokenizer = AutoTokenizer.from_pretrained(base_path)
-    text_encoder = TextEncoder(tokenizer, recipe.model.max_length, recipe.model.head_fraction, recipe.model.text_prefix)
     seed_everything(recipe.seed)
-    model = ReviewClassifier.from_pretrained_encoder(base_path, recipe.model.dropout)
+    model, tokenizer, base_name = initial_model(recipe, settings)
+    text_encoder = TextEncoder(tokenizer, recipe.model.max_length, recipe.model.head_fraction, recipe.model.text_prefix)
     history = fit(model, text_encoder, data, recipe, output / CHECKPOINT_FOLDER)
     info = ModelInfo(
-        model_version=_model_version(recipe, model), recipe=recipe.name, base_model=recipe.model.base,
+        model_version=_model_version(recipe, model), recipe=recipe.name, base_model=base_name,
         max_length=recipe.model.max_length, head_fraction=recipe.model.head_fraction,
         text_prefix=recipe.model.text_prefix, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         package_version=version("ulasan"),
@@ -78,6 +77,17 @@ def train(recipe: Recipe, output: Path, settings: Settings, skip_invalid: bool =
     shutil.rmtree(output / CHECKPOINT_FOLDER, ignore_errors=True)
     print(f"model written to {output} ({metrics['wall_seconds']:.0f} s)")
     return output
+
+
+def initial_model(recipe: Recipe, settings: Settings) -> tuple[ReviewClassifier, PreTrainedTokenizerBase, str]:
+    """The model to fine-tune: a ulasan artifact to continue from, or the base encoder with new heads."""
+    if recipe.model.init_from:
+        folder = Path(recipe.model.init_from)
+        model, tokenizer, info = load_artifact(folder if folder.is_absolute() else PROJECT_ROOT / folder)
+        return model, tokenizer, f"{info.base_model} via {info.model_version}"
+    base_path = resolve_base_model(recipe.model.base, settings.home)
+    model = ReviewClassifier.from_pretrained_encoder(base_path, recipe.model.dropout)
+    return model, AutoTokenizer.from_pretrained(base_path), recipe.model.base
 
 
 def seed_everything(seed: int) -> None:
@@ -223,7 +233,8 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
         progress, best_state = load_checkpoint(checkpoint_folder, model, optimizer, scheduler)
         print(f"resuming from step {progress['step']} (epoch {progress['epoch'] + 1})")
     model.train()
-    bar = tqdm(total=total_steps, initial=progress["step"], desc=f"training {recipe.name}", unit="step", dynamic_ncols=True)
+    bar = tqdm(total=total_steps, initial=progress["step"], desc=f"training {recipe.name}", unit="step",
+               dynamic_ncols=True, mininterval=0.2 if sys.stderr.isatty() else 30)
     resumed_at, clock = progress["elapsed"], time.time()
 
     def elapsed() -> float:
