@@ -43,6 +43,8 @@ class ModelInfo(BaseModel):
     text_prefix: str
     sentiment_temperature: float = 1.0
     cause_temperature: float = 1.0
+    cause_offsets: list[float] = [0.0] * 7
+    """Added to the primary-cause logits (no complaint first, then the six causes) before the softmax."""
     causes_threshold: float = 0.5
     uncertain_below: float = 0.5
     """A prediction whose confidence is below this is flagged ``uncertain``."""
@@ -71,18 +73,30 @@ def read_info(folder: Path) -> ModelInfo:
     return ModelInfo.model_validate_json((folder / INFO_FILE).read_text(encoding="utf-8"))
 
 
-def load_artifact(folder: Path) -> tuple[ReviewClassifier, PreTrainedTokenizerBase, ModelInfo]:
-    """Load a model artifact after checking that its label schema matches this code's."""
-    folder = Path(folder)
+def check_artifact(folder: Path) -> None:
+    """Refuse a folder that is not a ulasan artifact, or whose label schema differs from this code's."""
     if not (folder / INFO_FILE).is_file():
         raise FileNotFoundError(f"{folder} is not a ulasan model artifact (no {INFO_FILE})")
     check_schema(folder)
-    info = read_info(folder)
+
+
+def load_torch_model(folder: Path) -> ReviewClassifier:
+    """The PyTorch classifier of an artifact, in eval mode."""
     model = ReviewClassifier.from_encoder_config(str(folder / ENCODER_FOLDER))
     model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)), strict=True)
-    model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    return model, tokenizer, info
+    return model.eval()
+
+
+def load_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
+    """The tokenizer saved in an artifact."""
+    return AutoTokenizer.from_pretrained(str(folder))
+
+
+def load_artifact(folder: Path) -> tuple[ReviewClassifier, PreTrainedTokenizerBase, ModelInfo]:
+    """Model, tokenizer and info of an artifact, after checking its label schema."""
+    folder = Path(folder)
+    check_artifact(folder)
+    return load_torch_model(folder), load_tokenizer(folder), read_info(folder)
 
 
 def write_metrics(folder: Path, metrics: dict) -> None:

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from ulasan.config import PROJECT_ROOT, Settings, load_recipe
+from ulasan.predictor import BACKENDS
+from ulasan.tables import FORMATS
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "quick"
 DEFAULT_SAMPLE = PROJECT_ROOT / "data" / "samples" / "reviews.jsonl"
@@ -149,6 +151,88 @@ def cmd_label_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export an ONNX model (and optionally int8) beside the artifact, with an int8 parity check."""
+    from ulasan.config import SourceConfig
+    from ulasan.onnx_export import export_fp32, parity_check, quantize_int8
+    from ulasan.sources import load_source, registry
+    from ulasan.training_data import artifact_validation_split
+
+    if not args.onnx:
+        raise ValueError("choose an export format: --onnx")
+    print(f"exported {export_fp32(args.model)}")
+    if not args.int8:
+        return 0
+    int8_path = quantize_int8(args.model)
+    if args.data:
+        name, _, split = args.data.partition(":")
+        source = SourceConfig(name=name, split=split) if name in registry() else SourceConfig(name="records", path=args.data)
+        examples, _ = load_source(source, _settings(args).data)
+    else:
+        examples = artifact_validation_split(args.model, _settings(args).data)
+    parity = parity_check(args.model, examples)
+    print(f"int8 vs fp32 parity on {len(examples)} validation texts:")
+    print(parity.table())
+    if not parity.passed:
+        int8_path.unlink()
+        print(f"{int8_path.name} removed: it does not meet the parity bar", file=sys.stderr)
+        return 1
+    print(f"exported {int8_path}; scoring and serving use it from now on")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a review file; exit 0 when every row was scored, 3 when some were quarantined."""
+    from ulasan.predictor import Classifier
+    from ulasan.scoring import ScoreOptions
+
+    options = ScoreOptions(text_col=args.text_col, id_col=args.id_col, input_format=args.format,
+                           output_format=args.output_format, part_rows=args.part_rows, max_chars=args.max_chars)
+    if args.engine == "ray":
+        from ulasan.distributed import score_with_ray
+
+        summary = score_with_ray(args.model, args.input, args.output, options, args.ray_address, args.actors,
+                                 args.batch_size)
+    else:
+        from ulasan.scoring import score_file
+
+        classifier = Classifier(args.model, backend=args.backend, batch_size=args.batch_size)
+        summary = score_file(classifier, args.input, args.output, options)
+    print_summary(summary)
+    return 3 if summary["quarantined"] else 0
+
+
+def print_summary(summary: dict) -> None:
+    """Print a scoring summary: counts, labels, time."""
+    print(f"{summary['rows_in']} rows: {summary['scored']} scored, {summary['quarantined']} quarantined"
+          + (f" (see {summary['quarantine']})" if summary["quarantined"] else ""))
+    for name, counts in summary["by_label"].items():
+        print(f"  {name}: " + ", ".join(f"{label} {count}" for label, count in counts.items()))
+    if summary.get("seconds") is not None:
+        print(f"  {summary['seconds']:.1f} s, {summary['rows_per_second']} rows/s -> {summary['output']}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the HTTP API under uvicorn."""
+    from ulasan.config import ServerSettings
+    from ulasan.server import serve
+
+    overrides = {name: getattr(args, name) for name in ("model", "host", "port", "workers", "backend")
+                 if getattr(args, name) is not None}
+    serve(ServerSettings(**overrides))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the insight report of a scored file."""
+    from ulasan.report import ReportOptions, write_report
+
+    options = ReportOptions(date_col=args.date_col, rating_col=args.rating_col, group_col=args.group_col,
+                            text_col=args.text_col)
+    print(f"report written to {write_report(args.scored, args.output, options, args.reference)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="ulasan", description=__doc__)
@@ -180,6 +264,49 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path)
     demo.set_defaults(run=cmd_demo)
 
+    score = commands.add_parser("score", help="score a CSV/TSV/JSON Lines/Parquet file of reviews")
+    score.add_argument("input", type=Path)
+    score.add_argument("-o", "--output", type=Path, required=True)
+    score.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    score.add_argument("--text-col", default="text")
+    score.add_argument("--id-col", default="id")
+    score.add_argument("--format", choices=FORMATS, help="input format (default: from the extension)")
+    score.add_argument("--output-format", choices=FORMATS, help="output format (default: from the extension)")
+    score.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: int8 ONNX, else ONNX, else torch")
+    score.add_argument("--batch-size", type=int, default=64)
+    score.add_argument("--part-rows", type=int, default=2048, help="rows per checkpointed part")
+    score.add_argument("--max-chars", type=int, default=20_000, help="longer texts are quarantined")
+    score.add_argument("--engine", choices=["local", "ray"], default="local")
+    score.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
+    score.add_argument("--actors", type=int, default=2, help="model actors in the Ray pool")
+    score.set_defaults(run=cmd_score)
+
+    report = commands.add_parser("report", help="an HTML insight report from a scored file")
+    report.add_argument("scored", type=Path, help="a file written by `ulasan score`")
+    report.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--date-col", help="column of review dates, for trends")
+    report.add_argument("--rating-col", help="column of star ratings, for key drivers")
+    report.add_argument("--group-col", help="column to break results down by (product category, store, ...)")
+    report.add_argument("--text-col", default="text")
+    report.add_argument("--reference", type=Path, help="an earlier scored file to test for drift against")
+    report.set_defaults(run=cmd_report)
+
+    serve = commands.add_parser("serve", help="start the HTTP API (settings also from ULASAN_* variables)")
+    serve.add_argument("--model", type=Path)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--backend", choices=BACKENDS)
+    serve.set_defaults(run=cmd_serve)
+
+    export = commands.add_parser("export", help="export an ONNX Runtime model beside the artifact")
+    export.add_argument("model", type=Path)
+    export.add_argument("--onnx", action="store_true", help="write model.onnx")
+    export.add_argument("--int8", action="store_true", help="also write model.int8.onnx, if it passes the parity check")
+    export.add_argument("--data", help="labelled data for the parity check (default: the model's validation split)")
+    export.add_argument("--data-dir", type=Path)
+    export.set_defaults(run=cmd_export)
+
     label = commands.add_parser("label", help="weak labels and the Label Studio labelling loop")
     label_commands = label.add_subparsers(dest="label_command", required=True)
     suggest = label_commands.add_parser("suggest", help="silver labels from labelling functions")
@@ -188,14 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--text-col", default="text")
     suggest.add_argument("--min-precision", type=float, help="use only functions of at least this measured precision")
     suggest.set_defaults(run=cmd_label_suggest)
-    export = label_commands.add_parser("export", help="Label Studio tasks with pre-annotations")
-    export.add_argument("input", type=Path)
-    export.add_argument("-o", "--output", type=Path, required=True)
-    export.add_argument("--format", choices=["label-studio"], default="label-studio")
-    export.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    export.add_argument("--text-col", default="text")
-    export.add_argument("--id-col", default="id")
-    export.set_defaults(run=cmd_label_export)
+    tasks = label_commands.add_parser("export", help="Label Studio tasks with pre-annotations")
+    tasks.add_argument("input", type=Path)
+    tasks.add_argument("-o", "--output", type=Path, required=True)
+    tasks.add_argument("--format", choices=["label-studio"], default="label-studio")
+    tasks.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    tasks.add_argument("--text-col", default="text")
+    tasks.add_argument("--id-col", default="id")
+    tasks.set_defaults(run=cmd_label_export)
     import_ = label_commands.add_parser("import", help="Label Studio JSON export to training records")
     import_.add_argument("input", type=Path)
     import_.add_argument("-o", "--output", type=Path, required=True)

@@ -77,6 +77,10 @@ class DataConfig(Strict):
     """Sets reported in metrics.json and the model card; their texts are removed from training."""
     near_duplicate_threshold: float = Field(0.8, gt=0.0, le=1.0)
     """Character 3-gram Jaccard similarity at which two texts count as the same."""
+    complaint_prior: dict[str, float] | None = None
+    """Expected share of each cause among real complaints. When set, the primary-cause logits are shifted by
+    log(prior / share in the training data) (logit adjustment), so a model trained on data rich in rare causes
+    predicts them at their real rate. Causes left out keep their training share."""
 
 
 class TrainConfig(Strict):
@@ -120,3 +124,25 @@ def load_recipe(path: Path) -> Recipe:
     """Read and validate a recipe TOML file."""
     with path.open("rb") as stream:
         return Recipe.model_validate(tomllib.load(stream))
+
+
+class ServerSettings(BaseSettings):
+    """Settings of ``ulasan serve``; each can be set as ``ULASAN_<NAME>`` (e.g. ``ULASAN_MAX_TEXTS=64``)."""
+
+    model_config = SettingsConfigDict(env_prefix="ULASAN_", protected_namespaces=())
+
+    model: Path = PROJECT_ROOT / "models" / "quick"
+    backend: str = "auto"
+    """Inference backend: auto (int8 ONNX, else ONNX, else torch), torch, onnx or onnx-int8."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_texts: int = Field(64, ge=1, description="most texts in one request")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
+    max_chars: int = Field(5_000, ge=1, description="longer texts are cut to this many characters and flagged")
+    batch_max_size: int = Field(32, ge=1, description="most texts run through the model together")
+    batch_max_wait_ms: float = Field(3.0, ge=0, description="longest a text waits for others to join its batch")
+    inference_threads: int = Field(0, ge=0, description="threads per inference call (0: all cores)")
+    api_key: str | None = Field(None, description="when set, every endpoint but /healthz needs it")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (default: none)")
+    max_upload_bytes: int = Field(50_000_000, ge=1024, description="largest scored file accepted for a report")

@@ -37,7 +37,8 @@ def evaluate(classifier: Classifier, examples: list[Example], baseline: TfidfBas
             continue
         y_true = [getattr(examples[i], head) for i in rows]
         report["model"][head] = head_report(y_true, [predicted[head][i] for i in rows], labels)
-        report["calibration"][head] = _calibration(logits[head][rows], y_true, labels,
+        head_logits = logits[head][rows] + (np.asarray(classifier.info.cause_offsets) if head == "cause" else 0.0)
+        report["calibration"][head] = _calibration(head_logits, y_true, labels,
                                                    getattr(classifier.info, f"{head}_temperature"))
         if plots_folder is not None:
             plot_confusion(y_true, [predicted[head][i] for i in rows], labels, f"{name}: {head}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedTokenizerBase
@@ -83,13 +84,12 @@ class TextEncoder:
             encoded.append(EncodedText(self._start + ids + self._end, truncated))
         return encoded
 
-    def pad(self, batch: list[list[int]]) -> dict[str, torch.Tensor]:
-        """Pad a batch of id lists to its own longest member (dynamic padding)."""
+    def pad(self, batch: list[list[int]]) -> dict[str, np.ndarray]:
+        """Pad a batch of id lists to its own longest member (dynamic padding), as int64 arrays."""
         width = max(len(ids) for ids in batch)
-        pad_id = self.tokenizer.pad_token_id
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+        input_ids = np.full((len(batch), width), self.tokenizer.pad_token_id, dtype=np.int64)
+        attention_mask = np.zeros((len(batch), width), dtype=np.int64)
         for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            input_ids[row, : len(ids)] = ids
             attention_mask[row, : len(ids)] = 1
         return {"input_ids": input_ids, "attention_mask": attention_mask}

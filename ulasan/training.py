@@ -41,7 +41,7 @@ from ulasan.evaluation import evaluate, summary_table
 from ulasan.metrics import fit_temperature, head_report
 from ulasan.model import ReviewClassifier, TextEncoder
 from ulasan.model_card import write_model_card
-from ulasan.predictor import Classifier, batched_logits
+from ulasan.predictor import Classifier, batched_logits, torch_forward
 from ulasan.records import Example
 from ulasan.schema import CAUSE_OUTCOMES, CAUSES, SENTIMENTS
 from ulasan.training_data import TrainingData, label_counts, prepare
@@ -178,7 +178,7 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) ->
 
 def _collate(dataset: Dataset, rows: list[int], text_encoder: TextEncoder) -> dict[str, torch.Tensor]:
     items = dataset[rows]
-    batch = text_encoder.pad(items["input_ids"])
+    batch = {name: torch.from_numpy(array) for name, array in text_encoder.pad(items["input_ids"]).items()}
     batch["sentiment"] = torch.tensor(items["sentiment"], dtype=torch.long)
     batch["cause"] = torch.tensor(items["cause"], dtype=torch.long)
     batch["causes"] = torch.tensor(items["causes"], dtype=torch.float32)
@@ -200,7 +200,7 @@ def _optimizer(model: ReviewClassifier, recipe: Recipe) -> torch.optim.Optimizer
 def validation_score(model: ReviewClassifier, text_encoder: TextEncoder, examples: list[Example]) -> dict[str, float]:
     """Macro-F1 of sentiment and primary cause on validation examples, and their mean (the early-stopping score)."""
     model.eval()
-    logits = batched_logits(model, text_encoder, text_encoder.encode([e.text for e in examples]), 64)
+    logits = batched_logits(torch_forward(model), text_encoder, text_encoder.encode([e.text for e in examples]), 64)
     model.train()
     scores = {}
     for head, labels in (("sentiment", SENTIMENTS), ("cause", CAUSE_OUTCOMES)):
@@ -307,12 +307,13 @@ def _model_version(recipe: Recipe, model: ReviewClassifier) -> str:
 def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: Recipe, history: list[dict],
              wall_seconds: float) -> dict:
     """Calibrate on validation, evaluate everywhere, write metrics.json and the model card."""
-    classifier = Classifier(output)
+    classifier = Classifier(output, backend="torch")
     logits, _ = classifier.logits([e.text for e in data.validation])
     for head, labels in (("sentiment", SENTIMENTS), ("cause", CAUSE_OUTCOMES)):
         rows = [i for i, e in enumerate(data.validation) if getattr(e, head) is not None]
         targets = np.array([labels.index(getattr(data.validation[i], head)) for i in rows])
         setattr(classifier.info, f"{head}_temperature", fit_temperature(logits[head][rows], targets))
+    classifier.info.cause_offsets = prior_offsets(data.train, recipe.data.complaint_prior)
     write_info(output, classifier.info)
     reports = {"validation": evaluate(classifier, data.validation, baseline, output / "eval" / "validation", "validation")}
     for name, examples in data.evaluation.items():
@@ -332,6 +333,19 @@ def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: 
     write_metrics(output, metrics)
     write_model_card(output, metrics)
     return metrics
+
+
+def prior_offsets(train: list[Example], prior: dict[str, float] | None) -> list[float]:
+    """Logit offsets log(prior / training share) per cause among complaints; 0 for no complaint and unset causes."""
+    if not prior:
+        return [0.0] * len(CAUSE_OUTCOMES)
+    unknown = set(prior) - set(CAUSES)
+    if unknown:
+        raise ValueError(f"complaint_prior names unknown causes {sorted(unknown)}")
+    counts = {cause: sum(e.cause == cause for e in train) for cause in CAUSES}
+    complaints = max(1, sum(counts.values()))
+    return [0.0] + [round(float(np.log(prior[c] / max(counts[c] / complaints, 1e-4))), 4) if c in prior else 0.0
+                    for c in CAUSES]
 
 
 def load_metrics(folder: Path) -> dict:

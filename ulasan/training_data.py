@@ -69,6 +69,15 @@ def prepare(recipe: Recipe, data_root: Path, skip_invalid: bool = False, rejects
     return TrainingData(train, validation, evaluation, dict(stats), rejects_file)
 
 
+def artifact_validation_split(folder: Path, data_root: Path) -> list[Example]:
+    """The validation split a model artifact was trained with, rebuilt from the recipe in its metrics.json."""
+    import json
+
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    return prepare(Recipe.model_validate(metrics["recipe"]), data_root, skip_invalid=True,
+                   rejects_path=Path(folder) / "eval" / "rejects.jsonl").validation
+
+
 def _handle_problems(problems: list[RecordProblem], skip_invalid: bool, rejects_path: Path | None) -> str | None:
     if not problems:
         return None
