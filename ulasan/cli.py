@@ -20,6 +20,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _labelled_source(argument: str):
+    """A named set (``smsa:valid``, ``gold:ms``) or a records path, as a source config."""
+    from ulasan.config import SourceConfig
+    from ulasan.sources import registry
+
+    name, _, split = argument.partition(":")
+    if name in registry():
+        return SourceConfig(name=name, split=split or "train")
+    return SourceConfig(name="records", path=argument)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a recipe into an artifact folder."""
     from ulasan.training import train
@@ -32,14 +43,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model artifact on a records file or a named set (``smsa:valid``, ``gold:ms``)."""
     from ulasan.artifact import BASELINE_FOLDER
     from ulasan.baseline import TfidfBaseline
-    from ulasan.config import SourceConfig
     from ulasan.evaluation import evaluate, summary_table
     from ulasan.predictor import load
     from ulasan.records import InvalidRecordsError
-    from ulasan.sources import load_source, registry
+    from ulasan.sources import load_source
 
-    name, _, split = args.data.partition(":")
-    source = SourceConfig(name=name, split=split) if name in registry() else SourceConfig(name="records", path=args.data)
+    source = _labelled_source(args.data)
     examples, problems = load_source(source, _settings(args).data)
     if problems:
         raise InvalidRecordsError(problems)
@@ -153,9 +162,8 @@ def cmd_label_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export an ONNX model (and optionally int8) beside the artifact, with an int8 parity check."""
-    from ulasan.config import SourceConfig
     from ulasan.onnx_export import export_fp32, parity_check, quantize_int8
-    from ulasan.sources import load_source, registry
+    from ulasan.sources import load_source
     from ulasan.training_data import artifact_validation_split
 
     if not args.onnx:
@@ -165,9 +173,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     int8_path = quantize_int8(args.model)
     if args.data:
-        name, _, split = args.data.partition(":")
-        source = SourceConfig(name=name, split=split) if name in registry() else SourceConfig(name="records", path=args.data)
-        examples, _ = load_source(source, _settings(args).data)
+        examples, _ = load_source(_labelled_source(args.data), _settings(args).data)
     else:
         examples = artifact_validation_split(args.model, _settings(args).data)
     parity = parity_check(args.model, examples)
