@@ -89,3 +89,18 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_train_file, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from step" in resumed.stdout
     assert ulasan.load(output).predict(TEXTS[:1])[0]["sentiment"] in SENTIMENTS
+
+
+def test_freeze_layers_stops_gradients_below_the_cut(tiny_model):
+    from ulasan.artifact import load_torch_model
+    from ulasan.config import Recipe
+    from ulasan.training import _freeze
+
+    model = load_torch_model(tiny_model)
+    recipe = Recipe.model_validate({"name": "f", "data": {"train": [{"name": "records", "path": "x"}]},
+                                    "train": {"freeze_layers": 4}})
+    _freeze(model, recipe)
+    layers = model.encoder.encoder.layer
+    assert not any(p.requires_grad for layer in layers[:4] for p in layer.parameters())
+    assert all(p.requires_grad for layer in layers[4:] for p in layer.parameters())
+    assert model.sentiment_head.weight.requires_grad

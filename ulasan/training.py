@@ -186,9 +186,18 @@ def _collate(dataset: Dataset, rows: list[int], text_encoder: TextEncoder) -> di
     return batch
 
 
-def _optimizer(model: ReviewClassifier, recipe: Recipe) -> torch.optim.Optimizer:
+def _freeze(model: ReviewClassifier, recipe: Recipe) -> None:
+    """Stop gradients into the word embeddings and, when asked, the whole embedding block and the lowest layers."""
     if recipe.train.freeze_embeddings:
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    if recipe.train.freeze_layers:
+        frozen = [model.encoder.embeddings, *model.encoder.encoder.layer[: recipe.train.freeze_layers]]
+        for module in frozen:
+            module.requires_grad_(False)
+
+
+def _optimizer(model: ReviewClassifier, recipe: Recipe) -> torch.optim.Optimizer:
+    _freeze(model, recipe)
     encoder = [p for p in model.encoder.parameters() if p.requires_grad]
     heads = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
     return torch.optim.AdamW(
