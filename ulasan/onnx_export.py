@@ -1,13 +1,15 @@
 """``ulasan export --onnx [--int8] MODEL``: an ONNX Runtime model beside the artifact, with a parity check.
 
-The int8 model is dynamically quantised (weights of every MatMul and the
-embedding Gather in int8). The parity check scores validation data with both
+The int8 model is dynamically quantised: the embedding table and the attention
+projections in int8 (per channel); the feed-forward blocks and the heads stay
+fp32, because quantising them flipped 4-5% of labels on validation data. The parity check scores validation data with both
 models; the int8 model is kept only when its labels agree with fp32 on at least
 99% of texts per head and its macro-F1 drops by at most 0.5 points.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +50,22 @@ def export_fp32(folder: Path) -> Path:
     return path
 
 
+def _kept_in_fp32(model_path: Path) -> list[str]:
+    """MatMul/Gemm nodes left in fp32: the feed-forward blocks and the heads, where int8 error flips labels."""
+    import onnx
+
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    sensitive = re.compile(r"intermediate|layer\.\d+/output/|_head/")
+    return [node.name for node in graph.node if node.op_type in ("MatMul", "Gemm") and sensitive.search(node.name)]
+
+
 def quantize_int8(folder: Path) -> Path:
-    """Dynamically quantise ``model.onnx`` to ``model.int8.onnx``."""
+    """Dynamically quantise ``model.onnx`` to ``model.int8.onnx``: embeddings and attention in int8, per channel."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = folder / ONNX_INT8
-    quantize_dynamic(str(folder / ONNX_FP32), str(target), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gather"], per_channel=True)
+    quantize_dynamic(str(folder / ONNX_FP32), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=_kept_in_fp32(folder / ONNX_FP32))
     return target
 
 
