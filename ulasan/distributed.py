@@ -67,11 +67,13 @@ def score_with_ray(model_dir: Path, source: Path, output: Path, options: ScoreOp
 
     started = time.time()
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    # Leave one whole CPU for the read and write tasks: actors holding every CPU would starve them forever.
+    actor_cpus = min(1.0, max(0.1, (ray.cluster_resources().get("CPU", 1.0) - 1) / actors))
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     scored = _read(ray, source, options).map_batches(
         RayScorer, fn_constructor_args=(str(model_dir.resolve()), options, batch_size), batch_size=options.part_rows,
-        batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
+        batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=actor_cpus)
     summary = _write_shards(scored, output, options) if not output.suffix else _stream_to_file(scored, output, options)
     summary.update(input=str(source), output=str(output), seconds=round(time.time() - started, 2))
     summary["rows_per_second"] = round(summary["rows_in"] / summary["seconds"], 1) if summary["seconds"] else None
