@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -80,7 +79,7 @@ def run_ulasan(model: Path, texts: list[str], backend: str, workdir: Path) -> No
 
 
 def child(args: argparse.Namespace) -> None:
-    """Run one method and print its wall time and peak RSS as JSON."""
+    """Run one method and print its wall time as JSON (the parent samples its RSS)."""
     texts = real_texts(args.rows)
     started = time.time()
     if args.method == "plain":
@@ -88,16 +87,27 @@ def child(args: argparse.Namespace) -> None:
     else:
         run_ulasan(args.model, texts, "onnx" if args.method == "fp32" else "onnx-int8", args.workdir)
     seconds = time.time() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"method": args.method, "rows": args.rows, "seconds": round(seconds, 1),
-                      "reviews_per_s": round(args.rows / seconds, 1), "peak_rss_mb": round(peak_mb)}))
+                      "reviews_per_s": round(args.rows / seconds, 1)}))
 
 
 def measure(method: str, model: Path, rows: int, workdir: Path) -> dict:
+    """Run one method in a child process, sampling its RSS (ru_maxrss would carry this parent's peak across exec)."""
+    import psutil
+
     command = [sys.executable, __file__, "--child", method, "--model", str(model), "--rows", str(rows),
                "--workdir", str(workdir)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    watched, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.2)
+    result = json.loads(process.stdout.read().strip().splitlines()[-1])
+    result["peak_rss_mb"] = round(peak / 2**20)
+    return result
 
 
 def main() -> None:
