@@ -116,26 +116,33 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/quick"))
     parser.add_argument("--soak-seconds", type=int, default=300)
     parser.add_argument("--fuzz-examples", type=int, default=100, help="examples per API operation")
+    parser.add_argument("--fuzz-only", action="store_true", help="skip latency, throughput and soak")
     args = parser.parse_args()
     process, url = start_server(args.model)
     server = psutil.Process(process.pid)
     try:
         print("backend:", httpx.get(f"{url}/version").json()["backend"], "| cores:", os.cpu_count(), flush=True)
-        print("latency, 1 client:", json.dumps(latency(url, 520)), flush=True)
-        print("explain cost:", json.dumps(explain_cost(url)), flush=True)
-        print("throughput, 32 clients:", json.dumps(wrk(url, 30)), flush=True)
-        warm_rss = server.memory_info().rss / 2**20
-        soak = wrk(url, args.soak_seconds)
-        end_rss = server.memory_info().rss / 2**20
-        soak.update(rss_after_warmup_mb=round(warm_rss), rss_end_mb=round(end_rss),
-                    rss_growth_pct=round(100 * (end_rss - warm_rss) / warm_rss, 1))
-        print(f"soak, 32 clients, {args.soak_seconds} s:", json.dumps(soak), flush=True)
+        if not args.fuzz_only:
+            load(url, server, args.soak_seconds)
         result = fuzz(url, args.fuzz_examples)
         print("fuzz:", json.dumps({k: v for k, v in result.items() if k != "summary"}))
         print(result["summary"])
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def load(url: str, server: psutil.Process, soak_seconds: int) -> None:
+    """Latency, explain cost, throughput and soak."""
+    print("latency, 1 client:", json.dumps(latency(url, 520)), flush=True)
+    print("explain cost:", json.dumps(explain_cost(url)), flush=True)
+    print("throughput, 32 clients:", json.dumps(wrk(url, 30)), flush=True)
+    warm_rss = server.memory_info().rss / 2**20
+    soak = wrk(url, soak_seconds)
+    end_rss = server.memory_info().rss / 2**20
+    soak.update(rss_after_warmup_mb=round(warm_rss), rss_end_mb=round(end_rss),
+                rss_growth_pct=round(100 * (end_rss - warm_rss) / warm_rss, 1))
+    print(f"soak, 32 clients, {soak_seconds} s:", json.dumps(soak), flush=True)
 
 
 if __name__ == "__main__":
