@@ -15,7 +15,6 @@ The loop, top to bottom:
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import shutil
 import sys
@@ -355,8 +354,3 @@ def prior_offsets(train: list[Example], prior: dict[str, float] | None) -> list[
     complaints = max(1, sum(counts.values()))
     return [0.0] + [round(float(np.log(prior[c] / max(counts[c] / complaints, 1e-4))), 4) if c in prior else 0.0
                     for c in CAUSES]
-
-
-def load_metrics(folder: Path) -> dict:
-    """Read ``metrics.json`` of an artifact."""
-    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
