@@ -70,7 +70,7 @@ def run_ulasan(model: Path, texts: list[str], backend: str, workdir: Path) -> No
     from ulasan.predictor import Classifier
     from ulasan.scoring import ScoreOptions, score_file
 
-    source = workdir / "input.jsonl"
+    source = workdir / f"input-{len(texts)}.jsonl"
     if not source.exists():
         source.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
                                   for i, t in enumerate(texts)), encoding="utf-8")
