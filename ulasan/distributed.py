@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from pathlib import Path
 
-from ulasan.scoring import PREDICTION_FIELDS, ScoreOptions, problem_with_text
+from ulasan.scoring import (
+    PREDICTION_FIELDS,
+    LabelCounts,
+    ScoreOptions,
+    problem_with_text,
+    quarantine_entry,
+)
 from ulasan.tables import TableWriter, detect_format
 
 QUARANTINE_COLUMN = "quarantine_reason"
@@ -98,7 +103,7 @@ def _decode_batch(batch):
 def _stream_to_file(scored, output: Path, options: ScoreOptions) -> dict:
     """Stream results, in input order, into one output file and a quarantine file with row numbers."""
     quarantine_path = output.with_name(output.stem + ".quarantine.jsonl")
-    counts = {"sentiment": Counter(), "cause": Counter(), "lang": Counter()}
+    counts = LabelCounts()
     number = quarantined = 0
     with TableWriter(output, options.output_format) as writer, quarantine_path.open("w", encoding="utf-8") as bad:
         for batch in scored.iter_batches(batch_format="pandas", batch_size=options.part_rows):
@@ -107,19 +112,15 @@ def _stream_to_file(scored, output: Path, options: ScoreOptions) -> dict:
                 number += 1
                 reason = row.get(QUARANTINE_COLUMN)
                 if reason:
-                    entry = {"row": number, "reason": reason}
-                    if options.id_col and row.get(options.id_col) is not None:
-                        entry["id"] = row[options.id_col]
+                    entry = quarantine_entry(number, reason, row, options.id_col)
                     bad.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
                     quarantined += 1
                     continue
                 rows.append(_decoded(row))
-                counts["sentiment"][rows[-1]["sentiment"]] += 1
-                counts["cause"][rows[-1]["cause"] or "none"] += 1
-                counts["lang"][rows[-1]["lang"]] += 1
+                counts.add(rows[-1])
             writer.write(rows)
     return {"quarantine": str(quarantine_path), "rows_in": number, "scored": number - quarantined,
-            "quarantined": quarantined, "by_label": {k: dict(v.most_common()) for k, v in counts.items()}}
+            "quarantined": quarantined, "by_label": counts.as_dict()}
 
 
 def _write_shards(scored, output: Path, options: ScoreOptions) -> dict:
@@ -135,10 +136,9 @@ def _write_shards(scored, output: Path, options: ScoreOptions) -> dict:
     quarantine = output.with_name(output.name + ".quarantine")
     keep = [c for c in (options.id_col, QUARANTINE_COLUMN) if c and c in bad.columns()]
     bad.select_columns(keep).write_json(str(quarantine))
-    counts = {name: Counter() for name in ("sentiment", "cause", "lang")}
-    for row in good.select_columns(list(counts)).iter_rows():
-        for name in counts:
-            counts[name][json.loads(row[name]) or "none"] += 1
+    counts = LabelCounts()
+    for row in good.select_columns(list(LabelCounts.FIELDS)).iter_rows():
+        counts.add({name: json.loads(row[name]) for name in LabelCounts.FIELDS})
     scored_count, quarantined = good.count(), bad.count()
     return {"quarantine": str(quarantine), "rows_in": scored_count + quarantined, "scored": scored_count,
-            "quarantined": quarantined, "by_label": {k: dict(v.most_common()) for k, v in counts.items()}}
+            "quarantined": quarantined, "by_label": counts.as_dict()}

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ulasan.model import EncodedText
 from ulasan.predictor import Classifier
+from ulasan.schema import NO_CAUSE
 from ulasan.tables import BadRow, TableWriter, detect_format, iter_rows
 
 PREDICTION_FIELDS = ("sentiment", "sentiment_scores", "cause", "cause_scores", "causes", "lang", "truncated",
@@ -64,6 +65,33 @@ def problem_with_text(value, max_chars: int) -> str | None:
     return None
 
 
+def quarantine_entry(number: int, reason: str, row: dict | None, id_col: str | None) -> dict:
+    """The quarantine record of one bad row: its row number, the reason and, when the row has one, its id."""
+    entry = {"row": number, "reason": reason}
+    if row is not None and id_col and row.get(id_col) is not None:
+        entry["id"] = row[id_col]
+    return entry
+
+
+class LabelCounts:
+    """How many scored rows got each sentiment, cause and language: the by-label part of a run summary."""
+
+    FIELDS = ("sentiment", "cause", "lang")
+
+    def __init__(self):
+        self.counters = {name: Counter() for name in self.FIELDS}
+
+    def add(self, prediction: dict) -> None:
+        """Count the labels of one scored row (a missing cause counts as no complaint)."""
+        self.counters["sentiment"][prediction["sentiment"]] += 1
+        self.counters["cause"][prediction["cause"] or NO_CAUSE] += 1
+        self.counters["lang"][prediction["lang"]] += 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """Counts per field, most common label first."""
+        return {name: dict(counter.most_common()) for name, counter in self.counters.items()}
+
+
 @dataclass
 class Part:
     """One part of the input: rows to score (with their row numbers) and quarantined rows."""
@@ -79,17 +107,14 @@ def split_part(index: int, numbered_rows: list[tuple[int, object]], options: Sco
     part = Part(index)
     for number, row in numbered_rows:
         if isinstance(row, BadRow):
-            part.quarantined.append({"row": number, "reason": row.problem})
+            part.quarantined.append(quarantine_entry(number, row.problem, None, None))
             continue
         if options.text_col not in row:
             reason = f"no {options.text_col!r} column"
         else:
             reason = problem_with_text(row[options.text_col], options.max_chars)
         if reason:
-            entry = {"row": number, "reason": reason}
-            if options.id_col and row.get(options.id_col) is not None:
-                entry["id"] = row[options.id_col]
-            part.quarantined.append(entry)
+            part.quarantined.append(quarantine_entry(number, reason, row, options.id_col))
         else:
             part.rows.append((number, row))
     return part
@@ -209,7 +234,7 @@ def merge(store: PartStore, output: Path, options: ScoreOptions, source: Path) -
     indices = sorted(int(p.name.split("-")[1].split(".")[0]) for p in store.folder.glob("part-*.scored.jsonl"))
     quarantine_path = output.with_name(output.stem + ".quarantine.jsonl")
     temporary = output.with_name(output.name + ".tmp")
-    counts = {"sentiment": Counter(), "cause": Counter(), "lang": Counter()}
+    counts = LabelCounts()
     scored_count = quarantined_count = 0
     with TableWriter(temporary, options.output_format or detect_format(output)) as writer, \
             quarantine_path.open("w", encoding="utf-8") as quarantine:
@@ -217,9 +242,7 @@ def merge(store: PartStore, output: Path, options: ScoreOptions, source: Path) -
             rows = store.read(index, "scored")
             writer.write(rows)
             for row in rows:
-                counts["sentiment"][row["sentiment"]] += 1
-                counts["cause"][row["cause"] or "none"] += 1
-                counts["lang"][row["lang"]] += 1
+                counts.add(row)
             bad = store.read(index, "quarantine")
             quarantine.write(_jsonl(bad))
             scored_count += len(rows)
@@ -227,7 +250,7 @@ def merge(store: PartStore, output: Path, options: ScoreOptions, source: Path) -
     os.replace(temporary, output)
     return {"input": str(source), "output": str(output), "quarantine": str(quarantine_path),
             "rows_in": scored_count + quarantined_count, "scored": scored_count, "quarantined": quarantined_count,
-            "by_label": {name: dict(counter.most_common()) for name, counter in counts.items()}}
+            "by_label": counts.as_dict()}
 
 
 def score_frame(classifier: Classifier, frame, text_col: str = "text", max_chars: int = 20_000):

@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException
 
 from ulasan.config import ServerSettings
 from ulasan.predictor import Classifier
-from ulasan.schema import CAUSES, SCHEMA_VERSION, schema_dict
+from ulasan.schema import CAUSES, NO_CAUSE, SCHEMA_VERSION, schema_dict
 
 
 class ApiError(Exception):
@@ -84,7 +84,7 @@ class Metrics:
         """Count the sentiment and primary cause of each result."""
         for result in results:
             self.predictions.labels("sentiment", result["sentiment"]).inc()
-            self.predictions.labels("cause", result["cause"] or "none").inc()
+            self.predictions.labels("cause", result["cause"] or NO_CAUSE).inc()
 
 
 class MicroBatcher:
