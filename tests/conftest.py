@@ -21,6 +21,7 @@ name = "tiny"
 seed = {seed}
 [model]
 max_length = 48
+encoder_layers = 2
 [data]
 train = [{{ name = "records", path = "{train_path}" }}]
 validation_fraction = 0.2

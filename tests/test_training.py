@@ -98,9 +98,51 @@ def test_freeze_layers_stops_gradients_below_the_cut(tiny_model):
 
     model = load_torch_model(tiny_model)
     recipe = Recipe.model_validate({"name": "f", "data": {"train": [{"name": "records", "path": "x"}]},
-                                    "train": {"freeze_layers": 4}})
+                                    "train": {"freeze_layers": 1}})
     _freeze(model, recipe)
     layers = model.encoder.encoder.layer
-    assert not any(p.requires_grad for layer in layers[:4] for p in layer.parameters())
-    assert all(p.requires_grad for layer in layers[4:] for p in layer.parameters())
+    assert len(layers) == 2
+    assert not any(p.requires_grad for p in layers[0].parameters())
+    assert all(p.requires_grad for p in layers[1].parameters())
     assert model.sentiment_head.weight.requires_grad
+
+
+def test_encoder_layers_keeps_the_lowest_pretrained_layers(tiny_model):
+    import torch
+
+    from ulasan.base_model import PACKAGED_E5, resolve_base_model
+    from ulasan.config import Settings
+    from ulasan.model import ReviewClassifier
+
+    base = resolve_base_model(PACKAGED_E5, Settings().home)
+    whole = ReviewClassifier.from_pretrained_encoder(base, 0.1)
+    lowest = ReviewClassifier.from_pretrained_encoder(base, 0.1, layers=3)
+    assert len(lowest.encoder.encoder.layer) == 3 and lowest.encoder.config.num_hidden_layers == 3
+    for kept, original in zip(lowest.encoder.encoder.layer.parameters(), whole.encoder.encoder.layer[:3].parameters()):
+        assert torch.equal(kept, original)
+    assert json.loads((tiny_model / "encoder" / "config.json").read_text())["num_hidden_layers"] == 2
+    with pytest.raises(ValueError, match="only 12 layers"):
+        ReviewClassifier.from_pretrained_encoder(base, 0.1, layers=13)
+
+
+def test_a_recipe_freezing_every_kept_layer_is_refused():
+    from pydantic import ValidationError
+
+    from ulasan.config import Recipe
+
+    with pytest.raises(ValidationError, match="would freeze all 4 encoder layers"):
+        Recipe.model_validate({"name": "f", "data": {"train": [{"name": "records", "path": "x"}]},
+                               "model": {"encoder_layers": 4}, "train": {"freeze_layers": 4}})
+
+
+def test_recipe_overrides_from_the_command_line(tmp_path, tiny_train_file):
+    from pydantic import ValidationError
+
+    path = write_tiny_recipe(tmp_path, tiny_train_file)
+    recipe = load_recipe(path, ["model.encoder_layers=6", "train.freeze_layers=2", "name=tiny-l6"])
+    assert (recipe.model.encoder_layers, recipe.train.freeze_layers, recipe.name) == (6, 2, "tiny-l6")
+    assert recipe.model.max_length == 48
+    with pytest.raises(ValidationError, match="layres"):
+        load_recipe(path, ["model.layres=6"])
+    with pytest.raises(ValueError, match="section.key=value"):
+        load_recipe(path, ["model.encoder_layers"])

@@ -35,7 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a recipe into an artifact folder."""
     from ulasan.training import train
 
-    train(load_recipe(args.config), args.output, _settings(args), skip_invalid=args.skip_invalid)
+    train(load_recipe(args.config, args.set), args.output, _settings(args), skip_invalid=args.skip_invalid)
     return 0
 
 
@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="fine-tune a model from a recipe")
     train.add_argument("--config", type=Path, required=True, help="recipe TOML, e.g. training/quick.toml")
     train.add_argument("--output", type=Path, required=True, help="artifact folder to write, e.g. models/quick")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one recipe value, e.g. --set model.encoder_layers=6 (repeatable)")
     train.add_argument("--skip-invalid", action="store_true", help="set invalid records aside in rejects.jsonl")
     train.add_argument("--data-dir", type=Path, help="folder of the public and gold sets (default $ULASAN_DATA)")
     train.set_defaults(run=cmd_train)

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ulasan.base_model import PACKAGED_E5
@@ -59,6 +59,8 @@ class ModelConfig(Strict):
     """``packaged:multilingual-e5-small``, a Hugging Face model id, or a local model folder."""
     init_from: str | None = None
     """A ulasan model artifact to continue from (its encoder, heads and tokenizer), e.g. ``models/quick``."""
+    encoder_layers: int | None = Field(None, ge=1)
+    """Keep only the lowest N transformer layers of the base encoder: faster to train, score and serve (None: all)."""
     max_length: int = Field(128, ge=16, le=512)
     head_fraction: float = Field(0.33, ge=0.0, le=1.0)
     """Share of the token budget kept from the start of a long text; the rest comes from its end."""
@@ -121,11 +123,38 @@ class Recipe(Strict):
     data: DataConfig
     train: TrainConfig = TrainConfig()
 
+    @model_validator(mode="after")
+    def _frozen_layers_fit(self) -> Recipe:
+        layers = self.model.encoder_layers
+        if layers is not None and self.model.init_from:
+            raise ValueError("encoder_layers shapes a new model from the base; a model continued via init_from keeps its own")
+        if layers is not None and self.train.freeze_layers >= layers:
+            raise ValueError(f"freeze_layers = {self.train.freeze_layers} would freeze all {layers} encoder layers")
+        return self
 
-def load_recipe(path: Path) -> Recipe:
-    """Read and validate a recipe TOML file."""
+
+def load_recipe(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read and validate a recipe TOML file, with ``section.key=value`` overrides applied on top."""
     with path.open("rb") as stream:
-        return Recipe.model_validate(tomllib.load(stream))
+        raw = tomllib.load(stream)
+    for override in overrides:
+        _apply_override(raw, override)
+    return Recipe.model_validate(raw)
+
+
+def _apply_override(raw: dict, override: str) -> None:
+    """Set one ``dotted.key=value`` in a raw recipe; the value is read as TOML (``6``, ``true``), else as a string."""
+    key, separator, value = override.partition("=")
+    if not separator or not key.strip():
+        raise ValueError(f"override {override!r} is not of the form section.key=value")
+    *parents, leaf = key.strip().split(".")
+    target = raw
+    for name in parents:
+        target = target.setdefault(name, {})
+    try:
+        target[leaf] = tomllib.loads(f"value = {value.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        target[leaf] = value.strip()
 
 
 class ServerSettings(BaseSettings):

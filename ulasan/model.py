@@ -31,9 +31,14 @@ class ReviewClassifier(nn.Module):
         self.causes_head = nn.Linear(hidden, len(CAUSES))
 
     @classmethod
-    def from_pretrained_encoder(cls, name_or_path: str, dropout: float) -> ReviewClassifier:
-        """A classifier with pretrained encoder weights and freshly initialised heads."""
-        return cls(AutoModel.from_pretrained(name_or_path), dropout)
+    def from_pretrained_encoder(cls, name_or_path: str, dropout: float, layers: int | None = None) -> ReviewClassifier:
+        """A classifier with pretrained encoder weights (only the lowest ``layers`` when given) and new heads."""
+        if layers is None:
+            return cls(AutoModel.from_pretrained(name_or_path), dropout)
+        available = AutoConfig.from_pretrained(name_or_path).num_hidden_layers
+        if layers > available:
+            raise ValueError(f"encoder_layers = {layers}, but {name_or_path} has only {available} layers")
+        return cls(AutoModel.from_pretrained(name_or_path, num_hidden_layers=layers), dropout)
 
     @classmethod
     def from_encoder_config(cls, config_folder: str) -> ReviewClassifier:

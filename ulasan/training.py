@@ -85,7 +85,7 @@ def initial_model(recipe: Recipe, settings: Settings) -> tuple[ReviewClassifier,
         model, tokenizer, info = load_artifact(folder if folder.is_absolute() else PROJECT_ROOT / folder)
         return model, tokenizer, f"{info.base_model} via {info.model_version}"
     base_path = resolve_base_model(recipe.model.base, settings.home)
-    model = ReviewClassifier.from_pretrained_encoder(base_path, recipe.model.dropout)
+    model = ReviewClassifier.from_pretrained_encoder(base_path, recipe.model.dropout, recipe.model.encoder_layers)
     return model, AutoTokenizer.from_pretrained(base_path), recipe.model.base
 
 
