@@ -124,7 +124,7 @@ class Recipe(Strict):
     train: TrainConfig = TrainConfig()
 
     @model_validator(mode="after")
-    def _frozen_layers_fit(self) -> Recipe:
+    def _encoder_layers_fit(self) -> Recipe:
         layers = self.model.encoder_layers
         if layers is not None and self.model.init_from:
             raise ValueError("encoder_layers shapes a new model from the base; a model continued via init_from keeps its own")

@@ -33,12 +33,12 @@ class ReviewClassifier(nn.Module):
     @classmethod
     def from_pretrained_encoder(cls, name_or_path: str, dropout: float, layers: int | None = None) -> ReviewClassifier:
         """A classifier with pretrained encoder weights (only the lowest ``layers`` when given) and new heads."""
-        if layers is None:
-            return cls(AutoModel.from_pretrained(name_or_path), dropout)
-        available = AutoConfig.from_pretrained(name_or_path).num_hidden_layers
-        if layers > available:
-            raise ValueError(f"encoder_layers = {layers}, but {name_or_path} has only {available} layers")
-        return cls(AutoModel.from_pretrained(name_or_path, num_hidden_layers=layers), dropout)
+        config = AutoConfig.from_pretrained(name_or_path)
+        if layers is not None:
+            if layers > config.num_hidden_layers:
+                raise ValueError(f"encoder_layers = {layers}, but {name_or_path} has only {config.num_hidden_layers} layers")
+            config.num_hidden_layers = layers
+        return cls(AutoModel.from_pretrained(name_or_path, config=config), dropout)
 
     @classmethod
     def from_encoder_config(cls, config_folder: str) -> ReviewClassifier:

@@ -2,9 +2,10 @@
 
 The int8 model is dynamically quantised: the embedding table and the attention
 projections in int8 (per channel); the feed-forward blocks and the heads stay
-fp32, because quantising them flipped 4-5% of labels on validation data. The parity check scores validation data with both
-models; the int8 model is kept only when its labels agree with fp32 on at least
-99% of texts per head and its macro-F1 drops by at most 0.5 points.
+fp32, because quantising them flipped 4-5% of labels on validation data. The
+parity check scores validation data with both models; the int8 model is kept
+only when its labels agree with fp32 on at least 99% of texts per head and its
+macro-F1 drops by at most 0.5 points.
 """
 
 from __future__ import annotations
