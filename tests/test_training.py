@@ -146,3 +146,35 @@ def test_recipe_overrides_from_the_command_line(tmp_path, tiny_train_file):
         load_recipe(path, ["model.layres=6"])
     with pytest.raises(ValueError, match="section.key=value"):
         load_recipe(path, ["model.encoder_layers"])
+
+
+def test_learning_rate_decays_to_zero_by_the_end_of_the_time_budget():
+    from torch import nn, optim
+
+    from ulasan.training import budgeted_linear_schedule
+
+    used = {"budget": 0.0}
+    optimizer = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+    scheduler = budgeted_linear_schedule(optimizer, warmup_steps=2, total_steps=100, budget_used=lambda: used["budget"])
+    rates = []
+    for budget in (0.0, 0.0, 0.0, 0.5, 0.9, 1.2):
+        used["budget"] = budget
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates[0] == pytest.approx(0.5)          # warming up
+    assert rates[2] == pytest.approx(1 - 1 / 98)   # decaying by steps while the budget is unused
+    assert rates[3:] == pytest.approx([0.5, 0.1, 0.0])
+
+
+def test_priors_shift_logits_by_log_prior_over_training_share():
+    import math
+
+    from ulasan.training import prior_offsets
+
+    observed = ["neutral"] * 20 + ["positive"] * 30 + ["negative"] * 50
+    offsets = prior_offsets(SENTIMENTS, observed, {"neutral": 0.05})
+    assert offsets == pytest.approx([0.0, math.log(0.05 / 0.2), 0.0], abs=1e-4)
+    assert prior_offsets(SENTIMENTS, observed, None) == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="unknown labels \\['neutrall'\\]"):
+        prior_offsets(SENTIMENTS, observed, {"neutrall": 0.1})

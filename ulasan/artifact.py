@@ -43,6 +43,8 @@ class ModelInfo(BaseModel):
     text_prefix: str
     sentiment_temperature: float = 1.0
     cause_temperature: float = 1.0
+    sentiment_offsets: list[float] = [0.0] * 3
+    """Added to the sentiment logits (positive, neutral, negative) before the softmax."""
     cause_offsets: list[float] = [0.0] * 7
     """Added to the primary-cause logits (no complaint first, then the six causes) before the softmax."""
     causes_threshold: float = 0.5

@@ -83,6 +83,9 @@ class DataConfig(Strict):
     """Expected share of each cause among real complaints. When set, the primary-cause logits are shifted by
     log(prior / share in the training data) (logit adjustment), so a model trained on data rich in rare causes
     predicts them at their real rate. Causes left out keep their training share."""
+    sentiment_prior: dict[str, float] | None = None
+    """Expected share of each sentiment in real reviews; the sentiment logits are shifted the same way.
+    Sentiments left out keep their training share."""
 
 
 class TrainConfig(Strict):

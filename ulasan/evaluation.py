@@ -37,7 +37,7 @@ def evaluate(classifier: Classifier, examples: list[Example], baseline: TfidfBas
             continue
         y_true = [getattr(examples[i], head) for i in rows]
         report["model"][head] = head_report(y_true, [predicted[head][i] for i in rows], labels)
-        head_logits = logits[head][rows] + (np.asarray(classifier.info.cause_offsets) if head == "cause" else 0.0)
+        head_logits = logits[head][rows] + np.asarray(getattr(classifier.info, f"{head}_offsets"))
         report["calibration"][head] = _calibration(head_logits, y_true, labels,
                                                    getattr(classifier.info, f"{head}_temperature"))
         if plots_folder is not None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ulasan.metrics import softmax
-from ulasan.predictor import Classifier, cause_probabilities
+from ulasan.predictor import Classifier, head_probabilities
 from ulasan.schema import CAUSE_OUTCOMES, NO_CAUSE, SENTIMENTS
 
 MAX_WORDS = 64
@@ -26,9 +25,9 @@ def explain(classifier: Classifier, text: str, prediction: dict, top: int = 8) -
     variants = [text] + [(text[:w.start()] + text[w.end():]).strip() or "." for w in words]
     logits, _ = classifier.logits(variants)
     targets = {
-        "sentiment": (softmax(logits["sentiment"], classifier.info.sentiment_temperature),
+        "sentiment": (head_probabilities("sentiment", logits["sentiment"], classifier.info),
                       SENTIMENTS.index(prediction["sentiment"])),
-        "cause": (cause_probabilities(logits["cause"], classifier.info),
+        "cause": (head_probabilities("cause", logits["cause"], classifier.info),
                   CAUSE_OUTCOMES.index(prediction["cause"] or NO_CAUSE)),
     }
     explanation = {}

@@ -117,16 +117,17 @@ class Classifier:
         return self.predict_encoded(texts, self.encode(texts))
 
 
-def cause_probabilities(cause_logits: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """Calibrated, prior-adjusted probabilities of the primary-cause outcomes."""
-    return softmax(cause_logits + np.asarray(info.cause_offsets, dtype=np.float32), info.cause_temperature)
+def head_probabilities(head: str, logits: np.ndarray, info: ModelInfo) -> np.ndarray:
+    """Calibrated, prior-adjusted probabilities of a softmax head (``sentiment`` or ``cause``)."""
+    offsets = np.asarray(getattr(info, f"{head}_offsets"), dtype=np.float32)
+    return softmax(logits + offsets, getattr(info, f"{head}_temperature"))
 
 
 def predictions_from_logits(logits: dict[str, np.ndarray], truncated: list[bool], langs: list[str],
                             info: ModelInfo) -> list[dict]:
     """Turn head logits into calibrated, labelled prediction dicts."""
-    sentiment_probs = softmax(logits["sentiment"], info.sentiment_temperature)
-    cause_probs = cause_probabilities(logits["cause"], info)
+    sentiment_probs = head_probabilities("sentiment", logits["sentiment"], info)
+    cause_probs = head_probabilities("cause", logits["cause"], info)
     set_probs = 1.0 / (1.0 + np.exp(-logits["causes"]))
     results = []
     for row in range(len(truncated)):

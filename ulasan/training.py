@@ -2,8 +2,9 @@
 
 The loop, top to bottom:
 1. prepare the data (``training_data.prepare``) and train the TF-IDF baseline on it;
-2. fine-tune the encoder and heads with AdamW and a linear warm-up/decay schedule,
-   in length-grouped batches, with class-weighted losses and masked heads for
+2. fine-tune the encoder and heads with AdamW and a linear warm-up/decay schedule
+   that reaches zero at the last step or at the end of the time budget, whichever
+   comes first, in length-grouped batches, with class-weighted losses and masked heads for
    records that carry only some labels;
 3. validate on the held-out split every epoch (and every ``eval_every_steps``),
    keep the best weights by validation macro-F1, stop early without progress;
@@ -19,6 +20,7 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -28,7 +30,7 @@ import torch
 from datasets import Dataset
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
 from ulasan.artifact import BASELINE_FOLDER, ModelInfo, load_artifact, save_artifact, write_info, write_metrics
@@ -205,6 +207,17 @@ def _optimizer(model: ReviewClassifier, recipe: Recipe) -> torch.optim.Optimizer
     )
 
 
+def budgeted_linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
+                             budget_used: Callable[[], float]) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then linear decay to zero at the last step or when ``budget_used()`` reaches 1, if sooner."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return step / warmup_steps
+        progress = max((step - warmup_steps) / max(1, total_steps - warmup_steps), budget_used())
+        return max(0.0, 1.0 - progress)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def validation_score(model: ReviewClassifier, text_encoder: TextEncoder, examples: list[Example]) -> dict[str, float]:
     """Macro-F1 of sentiment and primary cause on validation examples, and their mean (the early-stopping score)."""
     model.eval()
@@ -232,21 +245,26 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
         total_steps = min(total_steps, config.max_steps)
     loss_fn = MultiHeadLoss(train_set, config.class_weight_power)
     optimizer = _optimizer(model, recipe)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(total_steps * config.warmup_fraction), total_steps)
     progress = {"recipe_hash": _recipe_hash(recipe), "epoch": 0, "batch": 0, "step": 0, "best_score": -1.0,
                 "best_step": 0, "evaluations_without_gain": 0, "elapsed": 0.0, "history": [], "done": False}
     best_state = None
     saved = checkpoint_progress(checkpoint_folder)
-    if saved and saved["recipe_hash"] == progress["recipe_hash"]:
-        progress, best_state = load_checkpoint(checkpoint_folder, model, optimizer, scheduler)
-        print(f"resuming from step {progress['step']} (epoch {progress['epoch'] + 1})")
-    model.train()
-    bar = tqdm(total=total_steps, initial=progress["step"], desc=f"training {recipe.name}", unit="step",
-               dynamic_ncols=True, mininterval=0.2 if sys.stderr.isatty() else 30)
-    resumed_at, clock = progress["elapsed"], time.time()
+    resumed_at, clock = 0.0, time.time()
 
     def elapsed() -> float:
         return resumed_at + time.time() - clock
+
+    def budget_used() -> float:
+        return elapsed() / (config.max_minutes * 60) if config.max_minutes else 0.0
+
+    scheduler = budgeted_linear_schedule(optimizer, int(total_steps * config.warmup_fraction), total_steps, budget_used)
+    if saved and saved["recipe_hash"] == progress["recipe_hash"]:
+        progress, best_state = load_checkpoint(checkpoint_folder, model, optimizer, scheduler)
+        print(f"resuming from step {progress['step']} (epoch {progress['epoch'] + 1})")
+        resumed_at, clock = progress["elapsed"], time.time()
+    model.train()
+    bar = tqdm(total=total_steps, initial=progress["step"], desc=f"training {recipe.name}", unit="step",
+               dynamic_ncols=True, mininterval=0.2 if sys.stderr.isatty() else 30)
 
     def validate() -> None:
         nonlocal best_state
@@ -277,7 +295,7 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
             progress["batch"] += 1
             progress["step"] += 1
             bar.update(1)
-            bar.set_postfix(loss=round(loss.item(), 3), best=progress["best_score"])
+            bar.set_postfix(loss=round(loss.item(), 3), best=progress["best_score"], refresh=False)
             if config.eval_every_steps and progress["step"] % config.eval_every_steps == 0:
                 validate()
             if progress["step"] % config.checkpoint_every_steps == 0:
@@ -321,7 +339,10 @@ def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: 
         rows = [i for i, e in enumerate(data.validation) if getattr(e, head) is not None]
         targets = np.array([labels.index(getattr(data.validation[i], head)) for i in rows])
         setattr(classifier.info, f"{head}_temperature", fit_temperature(logits[head][rows], targets))
-    classifier.info.cause_offsets = prior_offsets(data.train, recipe.data.complaint_prior)
+    classifier.info.sentiment_offsets = prior_offsets(
+        SENTIMENTS, [e.sentiment for e in data.train if e.sentiment], recipe.data.sentiment_prior)
+    classifier.info.cause_offsets = [0.0] + prior_offsets(
+        CAUSES, [e.cause for e in data.train if e.cause in CAUSES], recipe.data.complaint_prior)
     write_info(output, classifier.info)
     reports = {"validation": evaluate(classifier, data.validation, baseline, output / "eval" / "validation", "validation")}
     for name, examples in data.evaluation.items():
@@ -343,14 +364,13 @@ def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: 
     return metrics
 
 
-def prior_offsets(train: list[Example], prior: dict[str, float] | None) -> list[float]:
-    """Logit offsets log(prior / training share) per cause among complaints; 0 for no complaint and unset causes."""
+def prior_offsets(labels: tuple[str, ...], observed: list[str], prior: dict[str, float] | None) -> list[float]:
+    """Logit offsets log(prior / training share) for each label the prior names; 0 for the others."""
     if not prior:
-        return [0.0] * len(CAUSE_OUTCOMES)
-    unknown = set(prior) - set(CAUSES)
+        return [0.0] * len(labels)
+    unknown = set(prior) - set(labels)
     if unknown:
-        raise ValueError(f"complaint_prior names unknown causes {sorted(unknown)}")
-    counts = {cause: sum(e.cause == cause for e in train) for cause in CAUSES}
-    complaints = max(1, sum(counts.values()))
-    return [0.0] + [round(float(np.log(prior[c] / max(counts[c] / complaints, 1e-4))), 4) if c in prior else 0.0
-                    for c in CAUSES]
+        raise ValueError(f"a prior names unknown labels {sorted(unknown)}; known: {', '.join(labels)}")
+    total = max(1, len(observed))
+    return [round(float(np.log(prior[label] / max(observed.count(label) / total, 1e-4))), 4) if label in prior else 0.0
+            for label in labels]
