@@ -31,6 +31,7 @@ epochs = 1
 batch_size = 8
 max_steps = {max_steps}
 checkpoint_every_steps = 2
+surface_noise = 0.3
 """, encoding="utf-8")
     return path
 

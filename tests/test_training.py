@@ -178,3 +178,24 @@ def test_priors_shift_logits_by_log_prior_over_training_share():
     assert prior_offsets(SENTIMENTS, observed, None) == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="unknown labels \\['neutrall'\\]"):
         prior_offsets(SENTIMENTS, observed, {"neutrall": 0.1})
+
+
+def test_surface_augmentation_rewrites_case_and_punctuation_only():
+    import re
+
+    from ulasan.augment import surface_augmented
+    from ulasan.records import Example
+
+    examples = [Example(text=f"Tipis bgt, jelek. Kecewa {i}!", sentiment="negative", cause="product_quality")
+                for i in range(400)]
+    first = surface_augmented(examples, 0.5, seed=13, epoch=0)
+    assert first == surface_augmented(examples, 0.5, seed=13, epoch=0)
+    assert first != surface_augmented(examples, 0.5, seed=13, epoch=1)
+    changed = [a for a, b in zip(first, examples) if a.text != b.text]
+    assert 120 < len(changed) < 280
+    def words(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    assert all(words(a.text) == words(b.text) and (a.sentiment, a.cause) == (b.sentiment, b.cause)
+               for a, b in zip(first, examples))
+    assert surface_augmented(examples, 0.0, seed=13, epoch=0) == examples

@@ -101,6 +101,8 @@ class TrainConfig(Strict):
     """Freeze the 96M-parameter word-embedding table: 2.5x faster steps on a CPU."""
     freeze_layers: int = Field(0, ge=0)
     """Also freeze the embeddings and the lowest N encoder layers: no backward pass through them, faster steps."""
+    surface_noise: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of training texts rewritten each epoch in letter case and punctuation (ulasan.augment)."""
     class_weight_power: float = Field(0.5, ge=0.0, le=1.0)
     """Class weight = (1 / frequency) ** power; 0 disables re-weighting, 1 is full inverse frequency."""
     eval_every_steps: int = Field(0, ge=0)

@@ -4,8 +4,9 @@ The loop, top to bottom:
 1. prepare the data (``training_data.prepare``) and train the TF-IDF baseline on it;
 2. fine-tune the encoder and heads with AdamW and a linear warm-up/decay schedule
    that reaches zero at the last step or at the end of the time budget, whichever
-   comes first, in length-grouped batches, with class-weighted losses and masked heads for
-   records that carry only some labels;
+   comes first; in length-grouped batches, a share of the texts rewritten in case
+   and punctuation each epoch (``ulasan.augment``); with class-weighted losses and
+   masked heads for records that carry only some labels;
 3. validate on the held-out split every epoch (and every ``eval_every_steps``),
    keep the best weights by validation macro-F1, stop early without progress;
 4. checkpoint every ``checkpoint_every_steps`` so that an interrupted run resumes;
@@ -35,6 +36,7 @@ from transformers.utils import logging as hf_logging
 
 from ulasan.artifact import BASELINE_FOLDER, ModelInfo, load_artifact, save_artifact, write_info, write_metrics
 from ulasan.base_model import resolve_base_model
+from ulasan.augment import surface_augmented
 from ulasan.baseline import TfidfBaseline
 from ulasan.checkpoint import checkpoint_progress, load_checkpoint, save_checkpoint
 from ulasan.config import PROJECT_ROOT, Recipe, Settings
@@ -238,7 +240,6 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
     """Fine-tune in place, resuming from a checkpoint when one exists; leaves the best weights loaded."""
     config = recipe.train
     train_set = _tokenized(data.train, text_encoder)
-    lengths = [len(ids) for ids in train_set["input_ids"]]
     steps_per_epoch = -(-len(train_set) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
@@ -283,9 +284,12 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
                 or bool(config.max_minutes and elapsed() > config.max_minutes * 60))
 
     while not progress["done"] and progress["epoch"] < config.epochs:
+        epoch_set = train_set if not config.surface_noise else _tokenized(
+            surface_augmented(data.train, config.surface_noise, recipe.seed, progress["epoch"]), text_encoder)
+        lengths = [len(ids) for ids in epoch_set["input_ids"]]
         batches = epoch_batches(lengths, config.batch_size, recipe.seed, progress["epoch"])
         while progress["batch"] < len(batches) and not out_of_budget():
-            batch = _collate(train_set, batches[progress["batch"]], text_encoder)
+            batch = _collate(epoch_set, batches[progress["batch"]], text_encoder)
             loss = loss_fn(model(batch["input_ids"], batch["attention_mask"]), batch)
             optimizer.zero_grad()
             loss.backward()
