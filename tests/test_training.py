@@ -193,6 +193,7 @@ def test_surface_augmentation_rewrites_case_and_punctuation_only():
     assert first != surface_augmented(examples, 0.5, seed=13, epoch=1)
     changed = [a for a, b in zip(first, examples) if a.text != b.text]
     assert 120 < len(changed) < 280
+
     def words(text: str) -> list[str]:
         return re.findall(r"\w+", text.lower())
 

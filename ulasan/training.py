@@ -281,7 +281,7 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
 
     def out_of_budget() -> bool:
         return (progress["step"] >= total_steps or progress["evaluations_without_gain"] >= config.patience
-                or bool(config.max_minutes and elapsed() > config.max_minutes * 60))
+                or budget_used() > 1.0)
 
     while not progress["done"] and progress["epoch"] < config.epochs:
         epoch_set = train_set if not config.surface_noise else _tokenized(
