@@ -167,17 +167,24 @@ def test_learning_rate_decays_to_zero_by_the_end_of_the_time_budget():
     assert rates[3:] == pytest.approx([0.5, 0.1, 0.0])
 
 
-def test_priors_shift_logits_by_log_prior_over_training_share():
-    import math
+def test_prior_offsets_move_what_a_class_weighted_head_learned_to_the_prior():
+    import numpy as np
 
     from ulasan.training import prior_offsets
 
     observed = ["neutral"] * 20 + ["positive"] * 30 + ["negative"] * 50
-    offsets = prior_offsets(SENTIMENTS, observed, {"neutral": 0.05})
-    assert offsets == pytest.approx([0.0, math.log(0.05 / 0.2), 0.0], abs=1e-4)
-    assert prior_offsets(SENTIMENTS, observed, None) == [0.0, 0.0, 0.0]
+    shares = {"positive": 0.3, "neutral": 0.2, "negative": 0.5}
+    power = 0.3
+    learned = np.log([shares[label] ** (1 - power) for label in SENTIMENTS])   # what weighted CE teaches
+    adjusted = learned + np.array(prior_offsets(SENTIMENTS, observed, {"neutral": 0.05}, power))
+    probabilities = np.exp(adjusted) / np.exp(adjusted).sum()
+    expected = {"positive": 0.95 * 0.3 / 0.8, "neutral": 0.05, "negative": 0.95 * 0.5 / 0.8}
+    assert probabilities == pytest.approx([expected[label] for label in SENTIMENTS], abs=1e-3)
+    assert prior_offsets(SENTIMENTS, observed, None, power) == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="unknown labels \\['neutrall'\\]"):
         prior_offsets(SENTIMENTS, observed, {"neutrall": 0.1})
+    with pytest.raises(ValueError, match="sum to less than 1"):
+        prior_offsets(SENTIMENTS, observed, {"neutral": 0.6, "positive": 0.5})
 
 
 def test_surface_augmentation_rewrites_case_and_punctuation_only():

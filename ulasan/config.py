@@ -81,8 +81,9 @@ class DataConfig(Strict):
     """Character 3-gram Jaccard similarity at which two texts count as the same."""
     complaint_prior: dict[str, float] | None = None
     """Expected share of each cause among real complaints. When set, the primary-cause logits are shifted by
-    log(prior / share in the training data) (logit adjustment), so a model trained on data rich in rare causes
-    predicts them at their real rate. Causes left out keep their training share."""
+    log(prior / share the head learned) (logit adjustment; the learned share accounts for the class weights),
+    so a model trained on data rich in rare causes predicts them at their real rate. Causes left out share the
+    rest in their training proportions."""
     sentiment_prior: dict[str, float] | None = None
     """Expected share of each sentiment in real reviews; the sentiment logits are shifted the same way.
     Sentiments left out keep their training share."""

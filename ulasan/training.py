@@ -343,10 +343,11 @@ def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: 
         rows = [i for i, e in enumerate(data.validation) if getattr(e, head) is not None]
         targets = np.array([labels.index(getattr(data.validation[i], head)) for i in rows])
         setattr(classifier.info, f"{head}_temperature", fit_temperature(logits[head][rows], targets))
+    power = recipe.train.class_weight_power
     classifier.info.sentiment_offsets = prior_offsets(
-        SENTIMENTS, [e.sentiment for e in data.train if e.sentiment], recipe.data.sentiment_prior)
+        SENTIMENTS, [e.sentiment for e in data.train if e.sentiment], recipe.data.sentiment_prior, power)
     classifier.info.cause_offsets = [0.0] + prior_offsets(
-        CAUSES, [e.cause for e in data.train if e.cause in CAUSES], recipe.data.complaint_prior)
+        CAUSES, [e.cause for e in data.train if e.cause in CAUSES], recipe.data.complaint_prior, power)
     write_info(output, classifier.info)
     reports = {"validation": evaluate(classifier, data.validation, baseline, output / "eval" / "validation", "validation")}
     for name, examples in data.evaluation.items():
@@ -368,13 +369,30 @@ def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: 
     return metrics
 
 
-def prior_offsets(labels: tuple[str, ...], observed: list[str], prior: dict[str, float] | None) -> list[float]:
-    """Logit offsets log(prior / training share) for each label the prior names; 0 for the others."""
+def prior_offsets(labels: tuple[str, ...], observed: list[str], prior: dict[str, float] | None,
+                  class_weight_power: float = 0.0) -> list[float]:
+    """Logit offsets log(target share / learned share) that move a head from its training mix to ``prior``.
+
+    Cross-entropy weighted by (1 / share) ** power teaches a head the shares share ** (1 - power), so the
+    offsets undo the class weights as well as the training mix. Labels the prior leaves out share the rest
+    of the mass in their training proportions.
+    """
     if not prior:
         return [0.0] * len(labels)
     unknown = set(prior) - set(labels)
     if unknown:
         raise ValueError(f"a prior names unknown labels {sorted(unknown)}; known: {', '.join(labels)}")
-    total = max(1, len(observed))
-    return [round(float(np.log(prior[label] / max(observed.count(label) / total, 1e-4))), 4) if label in prior else 0.0
-            for label in labels]
+    counts = np.array([observed.count(label) for label in labels], dtype=float)
+    share = np.maximum(counts / max(1.0, counts.sum()), 1e-4)
+    learned = share ** (1.0 - class_weight_power)
+    learned /= learned.sum()
+    named = np.array([label in prior for label in labels])
+    rest = 1.0 - sum(prior.values())
+    if not named.all() and rest <= 0:
+        raise ValueError(f"a prior that leaves out labels must sum to less than 1; it sums to {1 - rest:.3f}")
+    target = np.array([prior.get(label, 0.0) for label in labels])
+    if named.all():
+        target /= target.sum()
+    else:
+        target[~named] = rest * share[~named] / share[~named].sum()
+    return [round(float(np.log(t / l)), 4) for t, l in zip(target, learned)]
