@@ -1,12 +1,12 @@
-"""Where models go wrong on the real gold sets: sentiment confusion counts, and the typography cue.
+"""Where models go wrong on the real gold sets: sentiment and cause confusions, and the typography cue.
 
-    python benchmarks/gold_errors.py --model models/quick-run2 --model models/quick
+    python benchmarks/gold_errors.py --model models/quick-run4 --model models/quick
 
 For each model and gold set, prints the sentiment confusion counts (gold -> predicted), how many reviews it calls
-neutral, and how many `product_quality` complaints it gives a rare cause, with the commonest cause confusions. Then
-prints the positive
-probability each model gives to complaint pairs written with and without a comma, and how often short,
-capitalised, comma-separated texts occur per sentiment in the corpus (the cue the model can learn instead of words).
+neutral, and how many `product_quality` complaints it gives a rare cause, with the commonest cause confusions.
+Then prints the positive probability each model gives to complaint pairs written with and without a comma, and how
+often short, capitalised, comma-separated texts occur per sentiment in the corpus (the cue the model can learn
+instead of words).
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class DataConfig(Strict):
     rest in their training proportions."""
     sentiment_prior: dict[str, float] | None = None
     """Expected share of each sentiment in real reviews; the sentiment logits are shifted the same way.
-    Sentiments left out keep their training share."""
+    Sentiments left out share the rest in their training proportions."""
 
 
 class TrainConfig(Strict):

@@ -126,13 +126,18 @@ def _tokenized(examples: list[Example], text_encoder: TextEncoder) -> Dataset:
                        batched=True, desc="tokenising", keep_in_memory=True)
 
 
-def _class_weights(targets: list[int], classes: int, power: float) -> torch.Tensor:
-    """Weights (1 / frequency) ** power, normalised to mean 1 over seen classes."""
-    counts = np.bincount([t for t in targets if t != IGNORE], minlength=classes).astype(float)
-    weights = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** power, 0.0)
+def inverse_frequency_weights(counts: np.ndarray, power: float) -> np.ndarray:
+    """Weights (1 / frequency) ** power per class count (or share), normalised to mean 1 over seen classes."""
+    weights = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1e-12)) ** power, 0.0)
     seen = weights > 0
     weights[seen] /= weights[seen].mean()
-    return torch.tensor(weights, dtype=torch.float32)
+    return weights
+
+
+def _class_weights(targets: list[int], classes: int, power: float) -> torch.Tensor:
+    """Loss weights per class of integer targets (IGNORE skipped)."""
+    counts = np.bincount([t for t in targets if t != IGNORE], minlength=classes).astype(float)
+    return torch.tensor(inverse_frequency_weights(counts, power), dtype=torch.float32)
 
 
 def _positive_weights(dataset: Dataset, power: float) -> torch.Tensor:
@@ -384,7 +389,7 @@ def prior_offsets(labels: tuple[str, ...], observed: list[str], prior: dict[str,
         raise ValueError(f"a prior names unknown labels {sorted(unknown)}; known: {', '.join(labels)}")
     counts = np.array([observed.count(label) for label in labels], dtype=float)
     share = np.maximum(counts / max(1.0, counts.sum()), 1e-4)
-    learned = share ** (1.0 - class_weight_power)
+    learned = share * inverse_frequency_weights(share, class_weight_power)
     learned /= learned.sum()
     named = np.array([label in prior for label in labels])
     rest = 1.0 - sum(prior.values())
