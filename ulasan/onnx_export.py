@@ -1,16 +1,23 @@
 """``ulasan export --onnx [--int8] MODEL``: an ONNX Runtime model beside the artifact, with a parity check.
 
-The int8 model is dynamically quantised: the embedding table and the attention
-projections in int8 (per channel); the feed-forward blocks and the heads stay
-fp32, because quantising them flipped 4-5% of labels on validation data. The
-parity check scores validation data with both models; the int8 model is kept
-only when its labels agree with fp32 on at least 99% of texts per head and its
-macro-F1 drops by at most 0.5 points.
+The encoder is exported with plain (eager) attention, which ONNX Runtime's
+transformer optimiser recognises: it fuses each layer's attention into one
+``Attention`` node, and the embeddings, skip connections and GELUs likewise.
+The fused graph answers a single review about a quarter faster.
+
+The int8 model is dynamically quantised: the fused attention (its query, key
+and value projections) and the attention output projections in int8, per
+channel; the feed-forward blocks and the heads stay fp32, because quantising
+them flipped 4-5% of labels on validation data. The parity check scores
+validation data with both models; the int8 model is kept only when its labels
+agree with fp32 on at least 99% of texts per head and its macro-F1 drops by at
+most 0.5 points.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,14 +47,22 @@ class _Logits(torch.nn.Module):
 
 
 def export_fp32(folder: Path) -> Path:
-    """Export the artifact's PyTorch model to ``model.onnx`` with dynamic batch and sequence axes."""
+    """Export the artifact's PyTorch model to ``model.onnx`` (dynamic batch and sequence axes), fused for inference."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
     model = load_torch_model(folder)
+    model.encoder.set_attn_implementation("eager")
     example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
     path = folder / ONNX_FP32
     axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
     axes.update({head: {0: "batch"} for head in HEADS})
-    torch.onnx.export(_Logits(model), example, str(path), input_names=["input_ids", "attention_mask"],
-                      output_names=list(HEADS), dynamic_axes=axes, opset_version=17, dynamo=False)
+    with tempfile.TemporaryDirectory() as scratch:
+        plain = Path(scratch) / ONNX_FP32
+        torch.onnx.export(_Logits(model), example, str(plain), input_names=["input_ids", "attention_mask"],
+                          output_names=list(HEADS), dynamic_axes=axes, opset_version=17, dynamo=False)
+        config = model.encoder.config
+        optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads,
+                       hidden_size=config.hidden_size, opt_level=0).save_model_to_file(str(path))
     return path
 
 
@@ -61,12 +76,14 @@ def _kept_in_fp32(model_path: Path) -> list[str]:
 
 
 def quantize_int8(folder: Path) -> Path:
-    """Dynamically quantise ``model.onnx`` to ``model.int8.onnx``: embeddings and attention in int8, per channel."""
+    """Dynamically quantise ``model.onnx`` to ``model.int8.onnx``: attention in int8, per channel."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = folder / ONNX_INT8
     quantize_dynamic(str(folder / ONNX_FP32), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=_kept_in_fp32(folder / ONNX_FP32))
+                     op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=_kept_in_fp32(folder / ONNX_FP32),
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # types of the fused nodes' outputs
     return target
 
 
