@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -15,7 +16,8 @@ http = httpx.Client(timeout=120)
 
 @pytest.fixture(scope="module")
 def server(tiny_model):
-    with running_server(tiny_model, max_texts=8, max_body_bytes=20_000, max_chars=300) as url:
+    # A long batching window: a lone request must not wait it out, concurrent ones must still share batches.
+    with running_server(tiny_model, max_texts=8, max_body_bytes=20_000, max_chars=300, batch_max_wait_ms=1000) as url:
         yield url
 
 
@@ -43,6 +45,13 @@ def test_classify_one_and_many(server):
     assert {"sentiment", "cause"} == set(many[1]["explanation"])
     for word in many[1]["explanation"]["sentiment"]:
         assert "Mahal sangat"[word["start"]:word["end"]] == word["word"]
+
+
+def test_a_lone_request_does_not_wait_for_the_batching_window(server):
+    for _ in range(3):
+        started = time.perf_counter()
+        assert http.post(f"{server}/v1/classify", json={"text": "Barang rosak"}).status_code == 200
+        assert time.perf_counter() - started < 0.5, "a lone request sat out the 1 s batching window"
 
 
 def test_concurrent_requests_are_micro_batched(server):

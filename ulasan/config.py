@@ -178,7 +178,7 @@ class ServerSettings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
     max_chars: int = Field(5_000, ge=1, description="longer texts are cut to this many characters and flagged")
     batch_max_size: int = Field(32, ge=1, description="most texts run through the model together")
-    batch_max_wait_ms: float = Field(3.0, ge=0, description="longest a text waits for others to join its batch")
+    batch_max_wait_ms: float = Field(3.0, ge=0, description="longest a text waits for other arriving requests to join its batch")
     inference_threads: int = Field(0, ge=0, description="threads per inference call (0: all cores)")
     api_key: str | None = Field(None, description="when set, every endpoint but /healthz needs it")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (default: none)")

@@ -5,8 +5,9 @@ A request to ``POST /v1/classify`` goes through, in order:
 2. the API-key check (only when ``ULASAN_API_KEY`` is set);
 3. validation of the JSON body against ``ClassifyRequest`` (4xx naming the field);
 4. the ``MicroBatcher``: each text joins a queue; a background task gathers up
-   to ``batch_max_size`` texts or waits ``batch_max_wait_ms``, and runs the
-   batch in an inference thread, never on the event loop;
+   to ``batch_max_size`` texts, waiting at most ``batch_max_wait_ms`` and only
+   while other classify requests are still arriving (a lone request runs at
+   once), and runs the batch in an inference thread, never on the event loop;
 5. optional occlusion explanations, also in the inference thread;
 6. metrics, and the JSON response.
 Every error is JSON: ``{"error": {"type", "message", "fields"}}``.
@@ -87,14 +88,25 @@ class Metrics:
             self.predictions.labels("cause", result["cause"] or NO_CAUSE).inc()
 
 
+class InFlight:
+    """How many classify requests the app holds now, from arrival to response."""
+
+    def __init__(self):
+        self.count = 0
+
+
 class MicroBatcher:
     """Gathers texts from concurrent requests into batches run in one inference thread."""
 
-    def __init__(self, classifier: Classifier, max_size: int, max_wait_ms: float, metrics: Metrics):
+    def __init__(self, classifier: Classifier, max_size: int, max_wait_ms: float, metrics: Metrics,
+                 in_flight: InFlight):
         self.classifier = classifier
         self.max_size = max_size
         self.max_wait = max_wait_ms / 1000
         self.metrics = metrics
+        self.in_flight = in_flight
+        self.requests_queued = 0
+        """Requests inside :meth:`classify`: their texts are queued, in the batch being gathered, or being run."""
         self.queue: asyncio.Queue = asyncio.Queue()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self.task: asyncio.Task | None = None
@@ -115,7 +127,15 @@ class MicroBatcher:
         futures = [loop.create_future() for _ in texts]
         for text, future in zip(texts, futures):
             self.queue.put_nowait((text, future))
-        return list(await asyncio.gather(*futures))
+        self.requests_queued += 1
+        try:
+            return list(await asyncio.gather(*futures))
+        finally:
+            self.requests_queued -= 1
+
+    def _others_arriving(self) -> bool:
+        """Whether classify requests are in the app whose texts have not reached the queue yet."""
+        return self.in_flight.count > self.requests_queued
 
     async def in_thread(self, function, *args):
         """Run a function in the inference thread."""
@@ -126,13 +146,15 @@ class MicroBatcher:
             batch = [await self.queue.get()]
             deadline = time.monotonic() + self.max_wait
             while len(batch) < self.max_size:
+                if not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                    continue
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 and self.queue.empty():
+                if remaining <= 0 or not self._others_arriving():
                     break
                 try:
-                    batch.append(self.queue.get_nowait() if remaining <= 0 else
-                                 await asyncio.wait_for(self.queue.get(), remaining))
-                except (asyncio.TimeoutError, asyncio.QueueEmpty):
+                    batch.append(await asyncio.wait_for(self.queue.get(), remaining))
+                except asyncio.TimeoutError:
                     break
             live = [(text, future) for text, future in batch if not future.done()]
             if not live:
@@ -194,6 +216,7 @@ class ServiceState:
         self.settings, self.metrics = settings, metrics
         self.classifier: Classifier | None = None
         self.batcher: MicroBatcher | None = None
+        self.in_flight = InFlight()
         self.ready = threading.Event()
         self.load_error: str | None = None
 
@@ -281,7 +304,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.middleware("http")
     async def observe(request: Request, call_next):
         started = time.perf_counter()
-        response = await call_next(request)
+        classifying = request.url.path == "/v1/classify"
+        state.in_flight.count += classifying
+        try:
+            response = await call_next(request)
+        finally:
+            state.in_flight.count -= classifying
         route = request.scope.get("route")
         metrics.latency.labels(getattr(route, "path", "unmatched")).observe(time.perf_counter() - started)
         return response
@@ -397,7 +425,7 @@ async def _start_batcher_when_ready(state: ServiceState) -> None:
             return
         await asyncio.sleep(0.05)
     state.batcher = MicroBatcher(state.classifier, state.settings.batch_max_size, state.settings.batch_max_wait_ms,
-                                 state.metrics)
+                                 state.metrics, state.in_flight)
     state.batcher.start()
 
 
