@@ -90,7 +90,7 @@ request = function() i = i + 1; return wrk.format(nil, "/v1/classify", nil, bodi
 
 
 def fuzz(url: str, examples: int) -> dict:
-    done = subprocess.run(["st", "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "-n", str(examples),
+    done = subprocess.run([str(Path(sys.executable).with_name("st")), "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "-n", str(examples),
                            "--no-color"], capture_output=True, text=True)
     text = done.stdout + done.stderr
     cases = sum(int(n) for n in re.findall(r"(\d+) generated", text)) or None
