@@ -7,11 +7,11 @@ The fused graph answers a single review about a quarter faster.
 
 The int8 model is dynamically quantised: the embeddings, the fused attention
 (its query, key and value projections) and the attention output projections in
-int8, per channel; the feed-forward blocks and the heads stay fp32, because quantising
-them flipped 4-5% of labels on validation data. The parity check scores
-validation data with both models; the int8 model is kept only when its labels
-agree with fp32 on at least 99% of texts per head and its macro-F1 drops by at
-most 0.5 points.
+int8, per channel; the feed-forward blocks and the heads stay fp32, because
+quantising them flipped 4-5% of labels on validation data. The parity check
+scores validation data with both models; the int8 model is kept only when its
+labels agree with fp32 on at least 99% of texts per head and its macro-F1 drops
+by at most 0.5 points.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def quantize_int8(folder: Path) -> Path:
 
     target = folder / ONNX_INT8
     quantize_dynamic(str(folder / ONNX_FP32), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization"], nodes_to_exclude=_kept_in_fp32(folder / ONNX_FP32),
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # types of the fused nodes' outputs
+                     op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization"],
+                     nodes_to_exclude=_kept_in_fp32(folder / ONNX_FP32),
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # the fused nodes' output type
     return target
 
 
