@@ -9,7 +9,10 @@ import sys
 import numpy as np
 import onnx
 import pytest
+import torch
 
+from ulasan.artifact import load_torch_model
+from ulasan.onnx_export import matches_pytorch
 from ulasan.predictor import ONNX_FP32, ONNX_INT8, Classifier
 
 TEXTS = ["Barang rosak", "Pengiriman lama banget, chat gak dibalas, refund pun belum masuk sampai sekarang",
@@ -41,6 +44,15 @@ def test_onnx_model_is_fused_and_matches_pytorch(exported):
         onnx_logits, _ = Classifier(model, backend="onnx", batch_size=batch_size).logits(TEXTS)
         for head, values in torch_logits.items():
             np.testing.assert_allclose(onnx_logits[head], values, atol=1e-4)
+
+
+def test_the_fused_graph_is_checked_against_pytorch(exported):
+    model, _ = exported
+    torch_model = load_torch_model(model)
+    assert matches_pytorch(torch_model, model / ONNX_FP32)
+    with torch.no_grad():
+        torch_model.cause_head.bias[1] += 0.01
+    assert not matches_pytorch(torch_model, model / ONNX_FP32)
 
 
 def test_int8_model_is_kept_only_when_it_passes_the_parity_check(exported):

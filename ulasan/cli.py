@@ -86,6 +86,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         print(f"no model at {args.model}: training the quick recipe first (about 10 minutes on 2 cores)")
         train(load_recipe(PROJECT_ROOT / "training" / "quick.toml"), args.model, _settings(args))
+        print("exporting it to ONNX Runtime, the fast path of scoring and serving (about 2 minutes)")
+        export_onnx(args.model, int8=True, data=None, settings=_settings(args))
     from ulasan.predictor import load
     from ulasan.tables import iter_rows
 
@@ -162,21 +164,26 @@ def cmd_label_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export an ONNX model (and optionally int8) beside the artifact, with an int8 parity check."""
+    if not args.onnx:
+        raise ValueError("choose an export format: --onnx")
+    return export_onnx(args.model, args.int8, args.data, _settings(args))
+
+
+def export_onnx(model: Path, int8: bool, data: str | None, settings: Settings) -> int:
+    """Write ``model.onnx`` and, with ``int8``, ``model.int8.onnx`` if it passes the parity check (exit code 1 if not)."""
     from ulasan.onnx_export import export_fp32, parity_check, quantize_int8
     from ulasan.sources import load_source
     from ulasan.training_data import artifact_validation_split
 
-    if not args.onnx:
-        raise ValueError("choose an export format: --onnx")
-    print(f"exported {export_fp32(args.model)}")
-    if not args.int8:
+    print(f"exported {export_fp32(model)}")
+    if not int8:
         return 0
-    int8_path = quantize_int8(args.model)
-    if args.data:
-        examples, _ = load_source(_labelled_source(args.data), _settings(args).data)
+    int8_path = quantize_int8(model)
+    if data:
+        examples, _ = load_source(_labelled_source(data), settings.data)
     else:
-        examples = artifact_validation_split(args.model, _settings(args).data)
-    parity = parity_check(args.model, examples)
+        examples = artifact_validation_split(model, settings.data)
+    parity = parity_check(model, examples)
     print(f"int8 vs fp32 parity on {len(examples)} validation texts:")
     print(parity.table())
     if not parity.passed:
