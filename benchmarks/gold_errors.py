@@ -22,7 +22,8 @@ from ulasan.schema import CAUSES, NO_CAUSE, SENTIMENTS
 from ulasan.sources import load_source
 
 RARE_CAUSES = [cause for cause in CAUSES if cause != "product_quality"]
-PROBES = ["Tipis bgt, jelek", "Tipis bgt jelek", "Pengiriman lama, barangnya cacat", "pengiriman lama barangnya cacat"]
+PROBES = ["Tipis bgt, jelek", "Tipis bgt jelek", "Pengiriman lama, barangnya cacat", "pengiriman lama barangnya cacat",
+          "Rusak, jelek", "rusak, jelek", "ga berfungsi dengan baik", "Ga berfungsi dengan baik"]
 
 
 def confusion(model: Classifier, split: str) -> tuple[Counter, Counter]:

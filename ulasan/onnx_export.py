@@ -3,8 +3,8 @@
 The encoder is exported with plain (eager) attention, which ONNX Runtime's
 transformer optimiser recognises: it fuses each layer's attention into one
 ``Attention`` node, and the embeddings, skip connections and GELUs likewise.
-The fused graph answers a single review about a quarter faster; it is kept only
-when its logits match PyTorch's.
+The fused graph runs fewer, larger operations, which helps single reviews most;
+it is kept only when its logits match PyTorch's.
 
 The int8 model is dynamically quantised: the embeddings, the fused attention
 (its query, key and value projections) and the attention output projections in
