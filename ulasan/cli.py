@@ -84,10 +84,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not (args.model / "ulasan.json").is_file():
         from ulasan.training import train
 
+        settings = _settings(args)
         print(f"no model at {args.model}: training the quick recipe first (about 10 minutes on 2 cores)")
-        train(load_recipe(PROJECT_ROOT / "training" / "quick.toml"), args.model, _settings(args))
+        train(load_recipe(PROJECT_ROOT / "training" / "quick.toml"), args.model, settings)
         print("exporting it to ONNX Runtime, the fast path of scoring and serving (about 2 minutes)")
-        export_onnx(args.model, int8=True, data=None, settings=_settings(args))
+        export_onnx(args.model, int8=True, data=None, settings=settings)
     from ulasan.predictor import load
     from ulasan.tables import iter_rows
 
