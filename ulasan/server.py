@@ -2,6 +2,7 @@
 
 A request to ``POST /v1/classify`` goes through, in order:
 1. ``BodyLimit``: bodies over ``max_body_bytes`` get 413 before they are read in full;
+   ``Observe`` times the request and counts it among the classify requests in flight;
 2. the API-key check (only when ``ULASAN_API_KEY`` is set);
 3. validation of the JSON body against ``ClassifyRequest`` (4xx naming the field);
 4. the ``MicroBatcher``: each text joins a queue; a background task gathers up
@@ -172,6 +173,26 @@ class MicroBatcher:
                     future.set_result(result)
 
 
+class Observe:
+    """ASGI middleware timing each request by route and counting the classify requests in flight."""
+
+    def __init__(self, app, metrics: Metrics, in_flight: InFlight):
+        self.app, self.metrics, self.in_flight = app, metrics, in_flight
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        classifying = scope["path"] == "/v1/classify"
+        self.in_flight.count += classifying
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight.count -= classifying
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
 class BodyLimit:
     """ASGI middleware answering 413 to request bodies over a size limit (per path), declared or streamed."""
 
@@ -292,7 +313,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key", "Authorization"])
 
-    def require_key(request: Request) -> None:
+    async def require_key(request: Request) -> None:
         if settings.api_key is None:
             return
         given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -300,19 +321,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise ApiError(401, "unauthorized", "a valid API key is needed (header X-API-Key)")
 
     protected = [Depends(require_key)]
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        started = time.perf_counter()
-        classifying = request.url.path == "/v1/classify"
-        state.in_flight.count += classifying
-        try:
-            response = await call_next(request)
-        finally:
-            state.in_flight.count -= classifying
-        route = request.scope.get("route")
-        metrics.latency.labels(getattr(route, "path", "unmatched")).observe(time.perf_counter() - started)
-        return response
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError):
@@ -415,6 +423,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         """The web page: paste reviews, see labels and the words that explain them."""
         return files("ulasan").joinpath("static/index.html").read_text(encoding="utf-8")
 
+    app.add_middleware(Observe, metrics=metrics, in_flight=state.in_flight)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, path_limits={"/v1/report": settings.max_upload_bytes})
     return app
 
