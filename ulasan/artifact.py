@@ -41,8 +41,6 @@ class ModelInfo(BaseModel):
     max_length: int
     head_fraction: float
     text_prefix: str
-    lowercase: bool = False
-    """Texts are lower-cased before tokenising (artifacts written before this field: not)."""
     sentiment_temperature: float = 1.0
     cause_temperature: float = 1.0
     sentiment_offsets: list[float] = [0.0] * 3

@@ -66,8 +66,6 @@ class ModelConfig(Strict):
     """Share of the token budget kept from the start of a long text; the rest comes from its end."""
     text_prefix: str = "query: "
     """Prefix the e5 family was trained with; use "" for other encoders."""
-    lowercase: bool = False
-    """Lower-case every text before tokenising, in training and prediction alike: letter case carries no label."""
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
 
 

@@ -68,12 +68,10 @@ class EncodedText:
 class TextEncoder:
     """Tokenises texts to at most ``max_length`` tokens, keeping the head and the tail of long ones."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_length: int, head_fraction: float, prefix: str,
-                 lowercase: bool = False):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_length: int, head_fraction: float, prefix: str):
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.prefix = prefix
-        self.lowercase = lowercase
         self._start = [tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id]
         self._end = [tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id]
         budget = max_length - len(self._start) - len(self._end)
@@ -82,8 +80,6 @@ class TextEncoder:
 
     def encode(self, texts: list[str]) -> list[EncodedText]:
         """Token ids for each text, with special tokens, head-and-tail truncated."""
-        if self.lowercase:
-            texts = [text.lower() for text in texts]
         pieces = self.tokenizer([self.prefix + text for text in texts], add_special_tokens=False)["input_ids"]
         encoded = []
         for ids in pieces:

@@ -69,8 +69,7 @@ class Classifier:
         check_artifact(self.folder)
         self.info = read_info(self.folder)
         self.tokenizer = load_tokenizer(self.folder)
-        self.text_encoder = TextEncoder(self.tokenizer, self.info.max_length, self.info.head_fraction, self.info.text_prefix,
-                                        self.info.lowercase)
+        self.text_encoder = TextEncoder(self.tokenizer, self.info.max_length, self.info.head_fraction, self.info.text_prefix)
         self.batch_size = batch_size
         self.backend = self._choose_backend(backend)
         if self.backend == "torch":

@@ -66,14 +66,13 @@ def train(recipe: Recipe, output: Path, settings: Settings, skip_invalid: bool =
     baseline = TfidfBaseline.train(data.train, recipe.seed)
     seed_everything(recipe.seed)
     model, tokenizer, base_name = initial_model(recipe, settings)
-    text_encoder = TextEncoder(tokenizer, recipe.model.max_length, recipe.model.head_fraction, recipe.model.text_prefix,
-                               recipe.model.lowercase)
+    text_encoder = TextEncoder(tokenizer, recipe.model.max_length, recipe.model.head_fraction, recipe.model.text_prefix)
     history = fit(model, text_encoder, data, recipe, output / CHECKPOINT_FOLDER)
     info = ModelInfo(
         model_version=_model_version(recipe, model), recipe=recipe.name, base_model=base_name,
         max_length=recipe.model.max_length, head_fraction=recipe.model.head_fraction,
-        text_prefix=recipe.model.text_prefix, lowercase=recipe.model.lowercase,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"), package_version=version("ulasan"),
+        text_prefix=recipe.model.text_prefix, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        package_version=version("ulasan"),
     )
     save_artifact(output, model, tokenizer, info)
     baseline.save(output / BASELINE_FOLDER)
