@@ -43,6 +43,9 @@ from ulasan.predictor import Classifier
 from ulasan.schema import CAUSES, NO_CAUSE, SCHEMA_VERSION, schema_dict
 
 
+CLASSIFY_PATH = "/v1/classify"
+
+
 class ApiError(Exception):
     """An error answered with a JSON body and a 4xx/5xx status."""
 
@@ -183,7 +186,7 @@ class Observe:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        classifying = scope["path"] == "/v1/classify"
+        classifying = scope["path"] == CLASSIFY_PATH
         self.in_flight.count += classifying
         try:
             await self.app(scope, receive, send)
@@ -377,7 +380,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         """The label schema, with the Malay and Indonesian display names of each cause."""
         return schema_dict()
 
-    @app.post("/v1/classify", tags=["classification"], dependencies=protected)
+    @app.post(CLASSIFY_PATH, tags=["classification"], dependencies=protected)
     async def classify(request: ClassifyRequest) -> dict:
         """Sentiment, causes, language and confidence of each review."""
         state.require_ready()
