@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import subprocess
@@ -105,8 +106,41 @@ def test_changed_input_is_not_resumed_onto_old_parts(tiny_model, tmp_path):
     parts = tmp_path / "out.jsonl.parts"
     parts.mkdir()
     (parts / "manifest.json").write_text(json.dumps({"input": "other"}))
-    with pytest.raises(RuntimeError, match="different run"):
+    (parts / "part-0000000.scored.jsonl").write_text('{"text": "old row"}\n')
+    with pytest.raises(RuntimeError, match="different run.*--restart"):
         score_file(classifier, source, tmp_path / "out.jsonl", ScoreOptions())
+    score_file(classifier, source, tmp_path / "out.jsonl", ScoreOptions(), restart=True)
+    assert [r["text"] for r in _jsonl(tmp_path / "out.jsonl")] == ["barang ok"]
+
+
+def test_mistakes_are_refused_before_any_work(tiny_model, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,review\n1,barang ok\n", encoding="utf-8")
+    classifier = ulasan.load(tiny_model)
+    with pytest.raises(ValueError, match="no column 'text'.*'id', 'review'"):
+        score_file(classifier, source, tmp_path / "out.csv", ScoreOptions())
+    with pytest.raises(ValueError, match="is the input"):
+        score_file(classifier, source, source, ScoreOptions(text_col="review"))
+    assert not (tmp_path / "out.csv.parts").exists() and source.read_text().startswith("id,review")
+
+
+def test_awkward_files_are_read_and_bad_rows_set_aside(tiny_model, tmp_path):
+    classifier = ulasan.load(tiny_model)
+    bom_csv = tmp_path / "excel.csv"
+    bom_csv.write_text("text,id\nbarang ok,1\n\"rosak, tak reply\",2,extra\n" + "x" * 200_000 + ",3\nmantap,4\n",
+                       encoding="utf-8-sig")
+    summary = score_file(classifier, bom_csv, tmp_path / "excel.out.jsonl", ScoreOptions())
+    assert [r["id"] for r in _jsonl(tmp_path / "excel.out.jsonl")] == ["1", "4"]
+    reasons = {q["row"]: q["reason"] for q in _jsonl(tmp_path / "excel.out.quarantine.jsonl")}
+    assert reasons[2] == "3 fields where the header has 2" and "over the 20000 limit" in reasons[3]
+    assert summary["quarantined"] == 2
+    gzipped = tmp_path / "scraped.jsonl.gz"
+    lines = [{"text": "barang ok"}, *[{"text": None}] * 4, {"text": "seller lambat"}]
+    with gzip.open(gzipped, "wt", encoding="utf-8") as stream:
+        stream.writelines(json.dumps(line) + "\n" for line in lines)
+    summary = score_file(classifier, gzipped, tmp_path / "scraped.parquet", ScoreOptions(part_rows=2))
+    assert summary["scored"] == 2 and summary["quarantined"] == 4  # parts 1 and 2 hold only bad rows
+    assert pq.read_table(tmp_path / "scraped.parquet").column("text").to_pylist() == ["barang ok", "seller lambat"]
 
 
 def test_dataframe_api(tiny_model):

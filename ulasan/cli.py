@@ -211,7 +211,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         from ulasan.scoring import score_file
 
         classifier = Classifier(args.model, backend=args.backend, batch_size=args.batch_size)
-        summary = score_file(classifier, args.input, args.output, options)
+        summary = score_file(classifier, args.input, args.output, options, restart=args.restart)
     print_summary(summary)
     return 3 if summary["quarantined"] else 0
 
@@ -245,6 +245,14 @@ def cmd_report(args: argparse.Namespace) -> int:
                             text_col=args.text_col)
     print(f"report written to {write_report(args.scored, args.output, options, args.reference)}")
     return 0
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,12 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--format", choices=FORMATS, help="input format (default: from the extension)")
     score.add_argument("--output-format", choices=FORMATS, help="output format (default: from the extension)")
     score.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: int8 ONNX, else ONNX, else torch")
-    score.add_argument("--batch-size", type=int, default=64)
-    score.add_argument("--part-rows", type=int, default=2048, help="rows per checkpointed part")
-    score.add_argument("--max-chars", type=int, default=20_000, help="longer texts are quarantined")
+    score.add_argument("--batch-size", type=positive_int, default=64)
+    score.add_argument("--part-rows", type=positive_int, default=2048, help="rows per checkpointed part")
+    score.add_argument("--max-chars", type=positive_int, default=20_000, help="longer texts are quarantined")
+    score.add_argument("--restart", action="store_true",
+                       help="discard the parts of an earlier, unfinished run with other inputs or options")
     score.add_argument("--engine", choices=["local", "ray"], default="local")
     score.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
-    score.add_argument("--actors", type=int, default=2, help="model actors in the Ray pool")
+    score.add_argument("--actors", type=positive_int, default=2, help="model actors in the Ray pool")
     score.set_defaults(run=cmd_score)
 
     report = commands.add_parser("report", help="an HTML insight report from a scored file")

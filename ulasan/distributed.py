@@ -16,13 +16,16 @@ on every node (a shared file system), as must the input.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 from ulasan.scoring import (
     PREDICTION_FIELDS,
+    PREDICTION_TYPES,
     LabelCounts,
     ScoreOptions,
+    check_text_column,
     problem_with_text,
     quarantine_entry,
 )
@@ -56,8 +59,9 @@ class RayScorer:
 
 
 def _read(ray, source: Path, options: ScoreOptions):
-    sample = next(source.iterdir()) if source.is_dir() else source
+    sample = min(source.iterdir()) if source.is_dir() else source
     fmt = detect_format(sample, options.input_format)
+    check_text_column(sample, fmt, options.text_col)
     if fmt == "parquet":
         return ray.data.read_parquet(str(source))
     if fmt == "jsonl":
@@ -79,10 +83,20 @@ def score_with_ray(model_dir: Path, source: Path, output: Path, options: ScoreOp
     scored = _read(ray, source, options).map_batches(
         RayScorer, fn_constructor_args=(str(model_dir.resolve()), options, batch_size), batch_size=options.part_rows,
         batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=actor_cpus)
-    summary = _write_shards(scored, output, options) if not output.suffix else _stream_to_file(scored, output, options)
+    try:
+        summary = _write_shards(scored, output, options) if not output.suffix else _stream_to_file(scored, output, options)
+    except ray.exceptions.RayError as error:
+        raise RuntimeError(f"the Ray job failed: {_root_cause(error)}") from None
     summary.update(input=str(source), output=str(output), seconds=round(time.time() - started, 2))
     summary["rows_per_second"] = round(summary["rows_in"] / summary["seconds"], 1) if summary["seconds"] else None
     return summary
+
+
+def _root_cause(error: Exception) -> str:
+    """The last line of a Ray task's error, without terminal colours (the exception the task raised)."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
+    hint = " (bad JSON Lines? the local engine quarantines bad lines: --engine local)" if "JSON" in str(error) else ""
+    return (lines[-1] if lines else type(error).__name__) + hint
 
 
 def _decoded(row: dict) -> dict:
@@ -105,7 +119,8 @@ def _stream_to_file(scored, output: Path, options: ScoreOptions) -> dict:
     quarantine_path = output.with_name(output.stem + ".quarantine.jsonl")
     counts = LabelCounts()
     number = quarantined = 0
-    with TableWriter(output, options.output_format) as writer, quarantine_path.open("w", encoding="utf-8") as bad:
+    with TableWriter(output, options.output_format, PREDICTION_TYPES) as writer, \
+            quarantine_path.open("w", encoding="utf-8") as bad:
         for batch in scored.iter_batches(batch_format="pandas", batch_size=options.part_rows):
             rows = []
             for row in batch.to_dict(orient="records"):

@@ -80,7 +80,10 @@ class TextEncoder:
 
     def encode(self, texts: list[str]) -> list[EncodedText]:
         """Token ids for each text, with special tokens, head-and-tail truncated."""
-        pieces = self.tokenizer([self.prefix + text for text in texts], add_special_tokens=False)["input_ids"]
+        if not texts:
+            return []
+        pieces = self.tokenizer([self.prefix + text for text in texts], add_special_tokens=False,
+                                verbose=False)["input_ids"]  # no "too long" warning: the cut is made below
         encoded = []
         for ids in pieces:
             truncated = len(ids) > self._head + self._tail

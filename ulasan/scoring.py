@@ -11,6 +11,7 @@ and ``OUTPUT.summary.json``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -23,16 +24,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from ulasan.model import EncodedText
 from ulasan.predictor import Classifier
 from ulasan.schema import NO_CAUSE
-from ulasan.tables import BadRow, TableWriter, detect_format, iter_rows
+from ulasan.tables import BadRow, TableWriter, columns_of, detect_format, is_gzip, iter_rows, output_format
 
 PREDICTION_FIELDS = ("sentiment", "sentiment_scores", "cause", "cause_scores", "causes", "lang", "truncated",
                      "model_version", "confidence", "uncertain")
+PREDICTION_TYPES = pa.schema([("sentiment", pa.string()), ("cause", pa.string()), ("causes", pa.list_(pa.string())),
+                              ("lang", pa.string()), ("truncated", pa.bool_()), ("model_version", pa.string()),
+                              ("confidence", pa.float64()), ("uncertain", pa.bool_())])
+"""Arrow types of the prediction fields whose type a part cannot show (a part with no complaint has only null causes)."""
+_MISSING_VALUE_TYPES = ("NAType", "NaTType")
+"""pandas' missing-value markers (``pd.NA``, ``pd.NaT``), which reach the scorer through DataFrames."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class ScoreOptions:
 
 def problem_with_text(value, max_chars: int) -> str | None:
     """Why a cell cannot be scored as review text, or None when it can."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and value != value) or type(value).__name__ in _MISSING_VALUE_TYPES:
         return "text is null"
     if not isinstance(value, str):
         return f"text is a {type(value).__name__}, not a string"
@@ -133,14 +141,26 @@ class PartStore:
         self.folder = output.with_name(output.name + ".parts")
         self.fingerprint = fingerprint
 
-    def open(self) -> set[int]:
-        """Create or reuse the parts folder; return the indices of parts already done."""
+    def open(self, restart: bool = False) -> set[int]:
+        """Create or reuse the parts folder; return the indices of parts already done.
+
+        Parts of a different run (another input, model, backend or options) are never mixed in: without
+        ``restart`` they stop the run, unless there are none yet.
+        """
         manifest = self.folder / "manifest.json"
         if manifest.is_file() and json.loads(manifest.read_text()) != self.fingerprint:
-            raise RuntimeError(f"{self.folder} holds parts of a different run (input, model or options changed); "
-                               f"delete it to start over")
+            if self.done() and not restart:
+                raise RuntimeError(f"{self.folder} holds {len(self.done())} parts of a different run (input, model, "
+                                   f"backend or options changed); pass --restart to discard them and start over")
+            restart = True
+        if restart and self.folder.exists():
+            shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         _write_atomically(manifest, json.dumps(self.fingerprint, indent=2))
+        return self.done()
+
+    def done(self) -> set[int]:
+        """Indices of the parts written completely."""
         return {int(p.name.split("-")[1].split(".")[0]) for p in self.folder.glob("part-*.scored.jsonl")}
 
     def path(self, index: int, kind: str) -> Path:
@@ -168,9 +188,11 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def count_rows(path: Path, fmt: str) -> int | None:
-    """Number of data rows, cheaply (Parquet metadata, or newlines); None when unknown."""
+    """Number of data rows, cheaply (Parquet metadata, or newlines); None when unknown (a gzipped file)."""
     if fmt == "parquet":
         return pq.ParquetFile(path).metadata.num_rows
+    if is_gzip(path):
+        return None
     lines = 0
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 24), b""):
@@ -187,24 +209,52 @@ def _parts(path: Path, options: ScoreOptions) -> Iterator[tuple[int, list]]:
         yield index, chunk
 
 
-def score_file(classifier: Classifier, source: Path, output: Path, options: ScoreOptions = ScoreOptions()) -> dict:
-    """Score a file into ``output`` (resuming a killed run), returning the summary."""
-    started = time.time()
+def check_paths(source: Path, output: Path, options: ScoreOptions) -> str:
+    """Refuse, before any work, an input that cannot be scored into ``output``; return the input's format."""
     input_format = detect_format(source, options.input_format)
-    detect_format(output, options.output_format)
-    stat = source.stat()
-    fingerprint = {"input": str(source.resolve()), "size": stat.st_size, "mtime": stat.st_mtime,
-                   "model_version": classifier.model_version, "options": options.__dict__}
+    output_format(output, options.output_format)
+    if not source.is_file():
+        raise FileNotFoundError(f"no input file {source}")
+    if output.resolve() == source.resolve():
+        raise ValueError(f"the output {output} is the input; write the scores to another file")
+    check_text_column(source, input_format, options.text_col)
+    return input_format
+
+
+def check_text_column(path: Path, fmt: str, text_col: str) -> None:
+    """Refuse a table without the text column (a mistyped ``--text-col``), naming the columns it has."""
+    columns = columns_of(path, fmt)
+    if columns is not None and text_col not in columns:
+        raise ValueError(f"{path} has no column {text_col!r} (pass --text-col); its columns are: "
+                         + ", ".join(map(repr, columns)))
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes: what a resumed run checks its input against."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def score_file(classifier: Classifier, source: Path, output: Path, options: ScoreOptions = ScoreOptions(),
+               restart: bool = False) -> dict:
+    """Score a file into ``output`` (resuming a killed run unless ``restart``), returning the summary."""
+    started = time.time()
+    input_format = check_paths(source, output, options)
+    fingerprint = {"input": str(source.resolve()), "sha256": file_sha256(source),
+                   "model_version": classifier.model_version, "backend": classifier.backend,
+                   "options": options.__dict__}
     store = PartStore(output, fingerprint)
-    done = store.open()
+    done = store.open(restart)
     total = count_rows(source, input_format)
     bar = tqdm(total=total, desc="scoring", unit="row", dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30)
+    rows_this_run = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenizer") as tokenizer_worker:
         pending = None
         for index, chunk in _parts(source, options):
             if index in done:
                 bar.update(len(chunk))
                 continue
+            rows_this_run += len(chunk)
             part = split_part(index, chunk, options)
             future = tokenizer_worker.submit(classifier.encode, [row[options.text_col] for _, row in part.rows])
             if pending is not None:
@@ -213,9 +263,10 @@ def score_file(classifier: Classifier, source: Path, output: Path, options: Scor
         if pending is not None:
             _finish(classifier, store, pending, options, bar)
     bar.close()
-    summary = merge(store, output, options, source)
+    summary = merge(store, output, options, source, output_types(source, input_format))
     summary["seconds"] = round(time.time() - started, 2)
-    summary["rows_per_second"] = round(summary["rows_in"] / summary["seconds"], 1) if summary["seconds"] else None
+    summary["rows_resumed"] = summary["rows_in"] - rows_this_run
+    summary["rows_per_second"] = round(rows_this_run / summary["seconds"], 1) if summary["seconds"] else None
     _write_atomically(output.with_name(output.name + ".summary.json"), json.dumps(summary, indent=2))
     shutil.rmtree(store.folder)
     return summary
@@ -229,14 +280,26 @@ def _finish(classifier: Classifier, store: PartStore, pending, options: ScoreOpt
     bar.update(len(part.rows) + len(part.quarantined))
 
 
-def merge(store: PartStore, output: Path, options: ScoreOptions, source: Path) -> dict:
-    """Concatenate finished parts, in order, into the output and quarantine files; count labels."""
+def output_types(source: Path, input_format: str) -> pa.Schema:
+    """Known Arrow types of output columns: the prediction fields, and the input's own columns when it is Parquet."""
+    if input_format != "parquet":
+        return PREDICTION_TYPES
+    kept = [f for f in pq.read_schema(source) if f.name not in PREDICTION_TYPES.names]
+    return pa.schema(kept + list(PREDICTION_TYPES))
+
+
+def merge(store: PartStore, output: Path, options: ScoreOptions, source: Path,
+          column_types: pa.Schema | None = None) -> dict:
+    """Concatenate finished parts, in order, into the output and quarantine files; count labels.
+
+    ``column_types`` (see :func:`output_types`) are the types of the Parquet output's columns, where known.
+    """
     indices = sorted(int(p.name.split("-")[1].split(".")[0]) for p in store.folder.glob("part-*.scored.jsonl"))
     quarantine_path = output.with_name(output.stem + ".quarantine.jsonl")
     temporary = output.with_name(output.name + ".tmp")
     counts = LabelCounts()
     scored_count = quarantined_count = 0
-    with TableWriter(temporary, options.output_format or detect_format(output)) as writer, \
+    with TableWriter(temporary, options.output_format or output_format(output), column_types) as writer, \
             quarantine_path.open("w", encoding="utf-8") as quarantine:
         for index in indices:
             rows = store.read(index, "scored")

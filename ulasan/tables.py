@@ -1,38 +1,69 @@
-"""Streaming reads of tabular review files: JSON Lines, CSV, TSV and Parquet.
+"""Streaming reads and writes of tabular review files: JSON Lines, CSV, TSV and Parquet.
 
 Rows are yielded one at a time with their 1-based row number (the line number
 for JSON Lines; the data row number for CSV, TSV and Parquet), so a problem can
-always be reported against the record it came from.
+always be reported against the record it came from. JSON Lines, CSV and TSV may
+be gzip-compressed (``reviews.csv.gz``); a UTF-8 byte-order mark is ignored.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
                ".parquet": "parquet", ".pq": "parquet"}
+_SPOOL_BATCH = 4096
+"""Rows per batch when a spooled output is converted to its final format."""
 
 
 class TableError(ValueError):
-    """A file cannot be read as a table."""
+    """A file cannot be read or written as a table."""
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether a path names a gzip-compressed file."""
+    return path.suffix.lower() == ".gz"
 
 
 def detect_format(path: Path, explicit: str | None = None) -> str:
-    """The table format of a path: the explicit one, else from the file extension."""
+    """The table format of a path: the explicit one, else from the file extension (under any ``.gz``)."""
     if explicit:
         if explicit not in FORMATS:
             raise TableError(f"unknown format {explicit!r}; choose one of {', '.join(FORMATS)}")
-        return explicit
-    try:
-        return _EXTENSIONS[path.suffix.lower()]
-    except KeyError:
-        raise TableError(f"cannot tell the format of {path} from its extension; pass --format") from None
+        fmt = explicit
+    else:
+        suffix = Path(path.stem).suffix if is_gzip(path) else path.suffix
+        try:
+            fmt = _EXTENSIONS[suffix.lower()]
+        except KeyError:
+            raise TableError(f"cannot tell the format of {path} from its extension; pass --format") from None
+    if fmt == "parquet" and is_gzip(path):
+        raise TableError(f"{path}: Parquet is compressed inside the file; a gzipped Parquet file cannot be read")
+    return fmt
+
+
+def output_format(path: Path, explicit: str | None = None) -> str:
+    """The format a table is written in; compressed output is refused."""
+    if is_gzip(path):
+        raise TableError(f"{path}: compressed output is not written; name an uncompressed file")
+    return detect_format(path, explicit)
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """A file opened for reading bytes, decompressed when it is gzipped."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
 
 
 def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
@@ -46,6 +77,17 @@ def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
         yield from _iter_delimited(path, "\t" if fmt == "tsv" else ",")
 
 
+def columns_of(path: Path, fmt: str | None = None) -> list[str] | None:
+    """The column names of a table (the header, or the first JSON Lines record); None when it has no rows."""
+    fmt = detect_format(path, fmt)
+    if fmt == "parquet":
+        return pq.read_schema(path).names
+    for _, row in iter_rows(path, fmt):
+        if not isinstance(row, BadRow):
+            return list(row)
+    return None
+
+
 class BadRow(dict):
     """A row that could not be decoded; ``problem`` says why."""
 
@@ -55,8 +97,10 @@ class BadRow(dict):
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    with path.open("rb") as stream:
+    with open_binary(path) as stream:
         for number, raw in enumerate(stream, 1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             if not raw.strip():
                 continue
             try:
@@ -65,19 +109,23 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
                 yield number, BadRow(f"invalid UTF-8 at byte {error.start}")
                 continue
             except json.JSONDecodeError as error:
-                yield number, BadRow(f"invalid JSON: {error.msg}")
+                yield number, BadRow(f"invalid JSON: {error.msg} (column {error.colno})")
                 continue
             yield number, row if isinstance(row, dict) else BadRow("a JSON Lines record must be an object")
 
 
 def _iter_delimited(path: Path, delimiter: str) -> Iterator[tuple[int, dict]]:
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as stream:
+    csv.field_size_limit(sys.maxsize)  # an over-long text is the scorer's to quarantine, not the reader's to refuse
+    with io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         reader = csv.DictReader(stream, delimiter=delimiter)
         for number, row in enumerate(reader, 1):
-            if any(isinstance(value, str) and _has_surrogates(value) for value in row.values()):
+            if None in row:
+                yield number, BadRow(f"{len(reader.fieldnames) + len(row[None])} fields where the header has "
+                                     f"{len(reader.fieldnames)}")
+            elif any(isinstance(value, str) and _has_surrogates(value) for value in row.values()):
                 yield number, BadRow("invalid UTF-8")
-                continue
-            yield number, row
+            else:
+                yield number, row
 
 
 def _has_surrogates(value: str) -> bool:
@@ -105,15 +153,25 @@ def _flat(value):
     return value
 
 
-class TableWriter:
-    """Writes rows to a JSON Lines, CSV, TSV or Parquet file, streaming, in batches."""
+def _json_line(row: dict) -> str:
+    return json.dumps(row, ensure_ascii=False, default=str) + "\n"
 
-    def __init__(self, path: Path, fmt: str | None = None):
+
+class TableWriter:
+    """Writes rows to a JSON Lines, CSV, TSV or Parquet file, streaming, in batches.
+
+    CSV, TSV and Parquet need every column (and, for Parquet, every column's type) before the first row is
+    written, and a later row may bring a new column or the first non-null value of one. So their rows are
+    spooled to JSON Lines beside the output and converted on :meth:`close`, with the columns of all rows.
+    ``column_types`` (an Arrow schema, such as a Parquet input's) gives the type of columns it names.
+    """
+
+    def __init__(self, path: Path, fmt: str | None = None, column_types: pa.Schema | None = None):
         self.path = Path(path)
-        self.format = detect_format(self.path, fmt)
-        self._stream = None
-        self._csv = None
-        self._parquet = None
+        self.format = output_format(self.path, fmt)
+        self.column_types = column_types
+        target = self.path if self.format == "jsonl" else self.path.with_name(self.path.name + ".spool")
+        self._spool = target.open("w", encoding="utf-8")
 
     def __enter__(self) -> TableWriter:
         return self
@@ -123,36 +181,117 @@ class TableWriter:
 
     def write(self, rows: list[dict]) -> None:
         """Append a batch of rows."""
-        if not rows:
-            return
-        if self.format == "parquet":
-            self._write_parquet(rows)
-        elif self.format == "jsonl":
-            self._stream = self._stream or self.path.open("w", encoding="utf-8")
-            self._stream.write("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))
-        else:
-            if self._csv is None:
-                self._stream = self.path.open("w", encoding="utf-8", newline="")
-                self._csv = csv.DictWriter(self._stream, fieldnames=list(rows[0]), extrasaction="ignore",
-                                           delimiter="\t" if self.format == "tsv" else ",")
-                self._csv.writeheader()
-            self._csv.writerows({key: _flat(value) for key, value in row.items()} for row in rows)
-
-    def _write_parquet(self, rows: list[dict]) -> None:
-        import pyarrow as pa
-
-        if self._parquet is None:
-            table = pa.Table.from_pylist(rows)
-            self._parquet = pq.ParquetWriter(self.path, table.schema)
-        else:
-            table = pa.Table.from_pylist(rows, schema=self._parquet.schema)
-        self._parquet.write_table(table)
+        self._spool.write("".join(_json_line(row) for row in rows))
 
     def close(self) -> None:
-        """Flush and close the file."""
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        """Flush the file; convert the spool to CSV, TSV or Parquet."""
+        if self._spool.closed:
+            return
+        self._spool.close()
+        if self.format == "jsonl":
+            return
+        spool = Path(self._spool.name)
+        try:
+            if self.format == "parquet":
+                _write_parquet(spool, self.path, self.column_types)
+            else:
+                _write_delimited(spool, self.path, "\t" if self.format == "tsv" else ",")
+        finally:
+            os.remove(spool)
+
+
+def _spooled_batches(spool: Path) -> Iterator[list[dict]]:
+    with spool.open(encoding="utf-8") as stream:
+        batch = []
+        for line in stream:
+            batch.append(json.loads(line))
+            if len(batch) == _SPOOL_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def _all_columns(batches: Iterable[list[dict]]) -> list[str]:
+    """Every column of the rows, in order of first appearance."""
+    columns: dict[str, None] = {}
+    for rows in batches:
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+    return list(columns)
+
+
+def _write_delimited(spool: Path, path: Path, delimiter: str) -> None:
+    columns = _all_columns(_spooled_batches(spool))
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=columns, delimiter=delimiter)
+        if columns:
+            writer.writeheader()
+        for rows in _spooled_batches(spool):
+            writer.writerows({key: _flat(value) for key, value in row.items()} for row in rows)
+
+
+def _as_text(value):
+    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _mixed_columns(rows: list[dict]) -> set[str]:
+    """Columns whose non-null values mix text with other types (written as text)."""
+    kinds: dict[str, set[bool]] = {}
+    for row in rows:
+        for key, value in row.items():
+            if value is not None:
+                kinds.setdefault(key, set()).add(isinstance(value, str))
+    return {key for key, seen in kinds.items() if len(seen) > 1}
+
+
+def _arrow_table(rows: list[dict], text_columns: set[str], schema: pa.Schema | None = None) -> pa.Table:
+    """Rows as an Arrow table with the columns of every row (``from_pylist`` would take the first row's only)."""
+    names = schema.names if schema is not None else _all_columns([rows])
+    values = {name: [row.get(name) for row in rows] for name in names}
+    for name in text_columns & set(names):
+        values[name] = [_as_text(value) for value in values[name]]
+    return pa.Table.from_pydict(values, schema=schema)
+
+
+def _unified_schema(spool: Path) -> tuple[pa.Schema, set[str]]:
+    """One Arrow schema fitting every spooled row, and the columns that must be written as text to fit."""
+    text_columns: set[str] = set()
+    types: dict[str, list[pa.DataType]] = {}
+    for rows in _spooled_batches(spool):
+        text_columns |= _mixed_columns(rows)
+        for arrow_field in _arrow_table(rows, text_columns).schema:
+            types.setdefault(arrow_field.name, []).append(arrow_field.type)
+    fields = []
+    for name, seen in types.items():
+        try:
+            unified = pa.unify_schemas([pa.schema([(name, t)]) for t in seen], promote_options="permissive")
+            fields.append(unified.field(name))
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # e.g. numbers in one batch, text in another
+            text_columns.add(name)
+            fields.append(pa.field(name, pa.string()))
+    return pa.schema(fields), text_columns
+
+
+def _write_parquet(spool: Path, path: Path, column_types: pa.Schema | None) -> None:
+    schema, text_columns = _unified_schema(spool)
+    target = _with_known_types(spool, schema, text_columns, column_types)
+    with pq.ParquetWriter(path, target) as writer:
+        for rows in _spooled_batches(spool):
+            writer.write_table(_arrow_table(rows, text_columns, schema).cast(target))
+
+
+def _with_known_types(spool: Path, schema: pa.Schema, text_columns: set[str], column_types: pa.Schema | None) -> pa.Schema:
+    """The schema with the types ``column_types`` gives (a timestamp read back from text), where every value casts."""
+    if column_types is None:
+        return schema
+    wanted = {name: column_types.field(name).type for name in schema.names
+              if name in column_types.names and column_types.field(name).type != schema.field(name).type}
+    for rows in _spooled_batches(spool) if wanted else ():
+        table = _arrow_table(rows, text_columns, schema)
+        for name, known in list(wanted.items()):
+            try:
+                table.column(name).cast(known)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                del wanted[name]
+    return pa.schema([pa.field(f.name, wanted.get(f.name, f.type)) for f in schema])
