@@ -35,7 +35,7 @@ QUARANTINE_COLUMN = "quarantine_reason"
 
 
 class RayScorer:
-    """A Ray actor: loads the model once and scores pandas batches."""
+    """A Ray actor: loads the model once and scores Arrow batches (Arrow, not pandas, keeps nullable ints as ints)."""
 
     def __init__(self, model_dir: str, options: ScoreOptions, batch_size: int):
         from ulasan.predictor import Classifier
@@ -44,7 +44,9 @@ class RayScorer:
         self.options = options
 
     def __call__(self, batch):
-        texts = batch[self.options.text_col].tolist()
+        import pyarrow as pa
+
+        texts = batch.column(self.options.text_col).to_pylist()
         reasons = [problem_with_text(value, self.options.max_chars) for value in texts]
         good = [i for i, reason in enumerate(reasons) if reason is None]
         predictions = self.classifier.predict([texts[i] for i in good])
@@ -52,9 +54,10 @@ class RayScorer:
         for position, prediction in zip(good, predictions):
             for name in PREDICTION_FIELDS:
                 columns[name][position] = json.dumps(prediction[name], ensure_ascii=False)
+        columns[QUARANTINE_COLUMN] = reasons
+        batch = batch.drop_columns([name for name in columns if name in batch.column_names])
         for name, values in columns.items():
-            batch[name] = values
-        batch[QUARANTINE_COLUMN] = reasons
+            batch = batch.append_column(name, pa.array(values, pa.string()))
         return batch
 
 
@@ -82,7 +85,7 @@ def score_with_ray(model_dir: Path, source: Path, output: Path, options: ScoreOp
     context.execution_options.preserve_order = True
     scored = _read(ray, source, options).map_batches(
         RayScorer, fn_constructor_args=(str(model_dir.resolve()), options, batch_size), batch_size=options.part_rows,
-        batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=actor_cpus)
+        batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=actor_cpus)
     try:
         summary = _write_shards(scored, output, options) if not output.suffix else _stream_to_file(scored, output, options)
     except ray.exceptions.RayError as error:
@@ -92,11 +95,16 @@ def score_with_ray(model_dir: Path, source: Path, output: Path, options: ScoreOp
     return summary
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_.]*(Error|Exception|Invalid)\b.*:")
+
+
 def _root_cause(error: Exception) -> str:
-    """The last line of a Ray task's error, without terminal colours (the exception the task raised)."""
-    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
+    """The exception a Ray task raised, from its error text (without terminal colours and retry advice)."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()]
+    raised = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    cause = raised[-1] if raised else type(error).__name__
     hint = " (bad JSON Lines? the local engine quarantines bad lines: --engine local)" if "JSON" in str(error) else ""
-    return (lines[-1] if lines else type(error).__name__) + hint
+    return cause + hint
 
 
 def _decoded(row: dict) -> dict:
@@ -108,9 +116,13 @@ def _decoded(row: dict) -> dict:
 
 
 def _decode_batch(batch):
-    """A pandas batch of scored rows with prediction fields decoded from JSON."""
+    """An Arrow batch of scored rows with prediction fields decoded from JSON, typed alike in every shard."""
+    import pyarrow as pa
+
     for name in PREDICTION_FIELDS:
-        batch[name] = [json.loads(value) for value in batch[name]]
+        values = [json.loads(value) for value in batch.column(name).to_pylist()]
+        known = PREDICTION_TYPES.field(name).type if name in PREDICTION_TYPES.names else None
+        batch = batch.set_column(batch.column_names.index(name), name, pa.array(values, known))
     return batch
 
 
@@ -121,9 +133,9 @@ def _stream_to_file(scored, output: Path, options: ScoreOptions) -> dict:
     number = quarantined = 0
     with TableWriter(output, options.output_format, PREDICTION_TYPES) as writer, \
             quarantine_path.open("w", encoding="utf-8") as bad:
-        for batch in scored.iter_batches(batch_format="pandas", batch_size=options.part_rows):
+        for batch in scored.iter_batches(batch_format="pyarrow", batch_size=options.part_rows):
             rows = []
-            for row in batch.to_dict(orient="records"):
+            for row in batch.to_pylist():
                 number += 1
                 reason = row.get(QUARANTINE_COLUMN)
                 if reason:
@@ -143,7 +155,7 @@ def _write_shards(scored, output: Path, options: ScoreOptions) -> dict:
     materialised = scored.materialize()
     good = materialised.filter(lambda row: not row[QUARANTINE_COLUMN]).drop_columns([QUARANTINE_COLUMN])
     bad = materialised.filter(lambda row: bool(row[QUARANTINE_COLUMN]))
-    decoded = good.map_batches(_decode_batch, batch_format="pandas")
+    decoded = good.map_batches(_decode_batch, batch_format="pyarrow")
     if (options.output_format or "parquet") == "parquet":
         decoded.write_parquet(str(output))
     else:
