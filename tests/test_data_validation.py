@@ -73,3 +73,16 @@ def test_duplicates_and_evaluation_overlap_are_removed(tmp_path):
     stats = data.stats[str(tmp_path / "train.jsonl")]
     assert (stats.duplicates, stats.overlap_with_evaluation) == (2, 1)
     assert len(data.train) + len(data.validation) == len(rows) - 3
+
+
+def test_a_small_set_still_gets_a_validation_record_and_no_records_left_is_named(tmp_path):
+    rows = corpus_records(3)[:6]
+    _write(tmp_path / "train.jsonl", [{**row, "sentiment": s} for row, s in
+                                      zip(rows, ["positive", "neutral", "negative"] * 2)])
+    recipe = load_recipe(write_tiny_recipe(tmp_path, tmp_path / "train.jsonl"))
+    data = prepare(recipe, Settings().data)
+    assert len(data.validation) == 1 and len(data.train) == 5  # every stratum is too small for a 20% share
+    overlapping = load_recipe(write_tiny_recipe(tmp_path, tmp_path / "train.jsonl", extra=(
+        f'evaluate = [{{ name = "records", path = "{tmp_path / "train.jsonl"}", label = "same" }}]')))
+    with pytest.raises(ValueError, match="0 training records left of 6 loaded \\(6 are in the evaluation sets"):
+        prepare(overlapping, Settings().data)

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from ulasan.label_studio import build_tasks, label_config, records_from_export
 
 
@@ -71,3 +73,21 @@ def test_export_command_writes_tasks_from_a_real_model(tiny_model, tmp_path):
     scores = [t["predictions"][0]["score"] for t in tasks]
     assert sorted(scores) == scores and {t["data"]["id"] for t in tasks} == {"7", "8"}
     assert (tmp_path / "tasks.label_config.xml").is_file()
+
+
+def test_contradictory_or_malformed_exports_are_named_not_guessed():
+    two_sentiments = _task(5, "ok je", "positive", "none")
+    two_sentiments["annotations"][0]["result"][0]["value"]["choices"] = ["positive", "negative"]
+    export = [_task(6, "Mahal", "negative", "none", ["pricing"]), two_sentiments]
+    records, problems = records_from_export(export, "e.json")
+    assert records == [] and "cause is 'none' but causes lists ['pricing']" in problems[0].problem
+    assert "2 sentiment choices" in problems[1].problem
+    records, _ = records_from_export(_task(7, "Best gila", "positive", "none"), "one-task.json")
+    assert [r["text"] for r in records] == ["Best gila"]
+    with pytest.raises(ValueError, match="not a Label Studio JSON export"):
+        records_from_export("text", "x.json")
+
+
+def test_source_row_is_the_row_in_the_file():
+    tasks = build_tasks([{"text": "a"}, {"text": "b"}], [_prediction(0.9), _prediction(0.4)], None, [1, 3])
+    assert [t["data"]["source_row"] for t in tasks] == [3, 1]

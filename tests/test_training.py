@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import ulasan
-from ulasan.config import Settings, load_recipe
+from ulasan.config import Recipe, Settings, load_recipe
 from ulasan.schema import CAUSE_OUTCOMES, CAUSES, SENTIMENTS, SchemaMismatchError
 from ulasan.training import train
 
@@ -59,6 +59,21 @@ def test_schema_mismatch_is_refused_naming_the_difference(tiny_model, tmp_path):
     (copy / "schema.json").write_text(json.dumps(schema))
     with pytest.raises(SchemaMismatchError, match="sentiments: artifact has \\['positive', 'negative'\\]"):
         ulasan.load(copy)
+    schema["sentiments"] = list(SENTIMENTS)
+    schema["causes"][3]["key"] = "price"
+    (copy / "schema.json").write_text(json.dumps(schema))
+    with pytest.raises(SchemaMismatchError, match="cause 4: artifact and code differ in key 'price' vs 'pricing'"):
+        ulasan.load(copy)
+
+
+def test_an_unfinished_artifact_and_a_lone_string_are_refused(tiny_model, tmp_path):
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(tiny_model, unfinished)
+    (unfinished / "metrics.json").unlink()
+    with pytest.raises(FileNotFoundError, match="training did not finish"):
+        ulasan.load(unfinished)
+    with pytest.raises(TypeError, match="a list of texts"):
+        ulasan.load(tiny_model).predict("Barang rosak")
 
 
 def test_same_seed_gives_same_predictions(tiny_model, tiny_train_file, tmp_path):
@@ -181,10 +196,18 @@ def test_prior_offsets_move_what_a_class_weighted_head_learned_to_the_prior():
     expected = {"positive": 0.95 * 0.3 / 0.8, "neutral": 0.05, "negative": 0.95 * 0.5 / 0.8}
     assert probabilities == pytest.approx([expected[label] for label in SENTIMENTS], abs=1e-3)
     assert prior_offsets(SENTIMENTS, observed, None, power) == [0.0, 0.0, 0.0]
-    with pytest.raises(ValueError, match="unknown labels \\['neutrall'\\]"):
-        prior_offsets(SENTIMENTS, observed, {"neutrall": 0.1})
-    with pytest.raises(ValueError, match="sum to less than 1"):
-        prior_offsets(SENTIMENTS, observed, {"neutral": 0.6, "positive": 0.5})
+
+
+@pytest.mark.parametrize("prior, problem", [
+    ({"neutrall": 0.1}, "unknown labels \\['neutrall'\\]"),
+    ({"neutral": 0.0}, "above 0 and at most 1"),
+    ({"neutral": 0.6, "positive": 0.5}, "sum to less than 1"),
+    ({"neutral": 0.2, "positive": 0.2, "negative": 0.2}, "must sum to 1"),
+])
+def test_a_bad_prior_is_refused_with_the_recipe(prior, problem):
+    with pytest.raises(ValueError, match=problem):
+        Recipe.model_validate({"name": "p", "data": {"train": [{"name": "records", "path": "x"}],
+                                                      "sentiment_prior": prior}})
 
 
 def test_surface_augmentation_rewrites_case_and_punctuation_only():
@@ -207,3 +230,17 @@ def test_surface_augmentation_rewrites_case_and_punctuation_only():
     assert all(words(a.text) == words(b.text) and (a.sentiment, a.cause) == (b.sentiment, b.cause)
                for a, b in zip(first, examples))
     assert surface_augmented(examples, 0.0, seed=13, epoch=0) == examples
+
+
+def test_a_checkpoint_is_resumed_only_onto_the_same_data():
+    from ulasan.records import Example
+    from ulasan.training import _run_hash
+    from ulasan.training_data import TrainingData
+
+    recipe = Recipe.model_validate({"name": "r", "data": {"train": [{"name": "records", "path": "x"}]}})
+
+    def data(*texts):
+        return TrainingData([Example(text=t, sentiment="positive", source="s", origin="o") for t in texts], [], {})
+
+    assert _run_hash(recipe, data("bagus", "mantap")) == _run_hash(recipe, data("bagus", "mantap"))
+    assert _run_hash(recipe, data("bagus", "mantap")) != _run_hash(recipe, data("bagus", "rosak"))

@@ -75,10 +75,18 @@ def read_info(folder: Path) -> ModelInfo:
     return ModelInfo.model_validate_json((folder / INFO_FILE).read_text(encoding="utf-8"))
 
 
-def check_artifact(folder: Path) -> None:
-    """Refuse a folder that is not a ulasan artifact, or whose label schema differs from this code's."""
+METRICS_FILE = "metrics.json"
+"""Written when training has finished (calibrated and evaluated): an artifact without it is unfinished."""
+
+
+def check_artifact(folder: Path, finished: bool = True) -> None:
+    """Refuse a folder that is not a ulasan artifact, whose training has not finished (unless ``finished`` is
+    False, as while training finishes it), or whose label schema differs from this code's."""
     if not (folder / INFO_FILE).is_file():
         raise FileNotFoundError(f"{folder} is not a ulasan model artifact (no {INFO_FILE})")
+    if finished and not (folder / METRICS_FILE).is_file():
+        raise FileNotFoundError(f"{folder} holds a model whose training did not finish (no {METRICS_FILE}): "
+                                f"run the same `ulasan train` command again to finish it")
     check_schema(folder)
 
 
@@ -103,4 +111,4 @@ def load_artifact(folder: Path) -> tuple[ReviewClassifier, PreTrainedTokenizerBa
 
 def write_metrics(folder: Path, metrics: dict) -> None:
     """Write ``metrics.json``."""
-    (folder / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (folder / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -67,10 +67,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Classify texts given as arguments, or the text column of a file, and print JSON lines."""
     from ulasan.predictor import load
-    from ulasan.tables import iter_rows
+    from ulasan.tables import check_text_column, iter_rows
 
     texts = list(args.texts)
     if args.file:
+        check_text_column(args.file, args.text_col)
         texts += [row.get(args.text_col) for _, row in iter_rows(args.file)]
     texts = [t for t in texts if isinstance(t, str) and t.strip()]
     classifier = load(args.model)
@@ -101,9 +102,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_label_suggest(args: argparse.Namespace) -> int:
     """Write each input row with silver labels and the labelling functions that fired."""
-    from ulasan.tables import BadRow, TableWriter, iter_rows
+    from ulasan.tables import BadRow, TableWriter, check_text_column, iter_rows
     from ulasan.weak_labels import suggest, trusted_functions
 
+    check_text_column(args.input, args.text_col)
     allowed = trusted_functions(args.min_precision) if args.min_precision is not None else None
     counts = {"rows": 0, "labelled": 0, "skipped": 0}
     with TableWriter(args.output) as writer:
@@ -132,13 +134,14 @@ def cmd_label_export(args: argparse.Namespace) -> int:
     """Write Label Studio tasks with the model's pre-annotations, most uncertain first."""
     from ulasan.label_studio import build_tasks, write_tasks
     from ulasan.predictor import load
-    from ulasan.tables import BadRow, iter_rows
+    from ulasan.tables import BadRow, check_text_column, iter_rows
 
-    rows = [row for _, row in iter_rows(args.input)
-            if not isinstance(row, BadRow) and isinstance(row.get(args.text_col), str) and row[args.text_col].strip()]
-    rows = [{**row, "text": row[args.text_col]} for row in rows]
+    check_text_column(args.input, args.text_col)
+    numbered = [(number, row) for number, row in iter_rows(args.input)
+                if not isinstance(row, BadRow) and isinstance(row.get(args.text_col), str) and row[args.text_col].strip()]
+    rows = [{**row, "text": row[args.text_col]} for _, row in numbered]
     predictions = load(args.model).predict([row["text"] for row in rows])
-    config = write_tasks(build_tasks(rows, predictions, args.id_col), args.output)
+    config = write_tasks(build_tasks(rows, predictions, args.id_col, [number for number, _ in numbered]), args.output)
     print(f"{len(rows)} tasks written to {args.output}, most uncertain first; labelling interface: {config}")
     return 0
 
@@ -149,7 +152,11 @@ def cmd_label_import(args: argparse.Namespace) -> int:
     from ulasan.records import write_rejects
     from ulasan.tables import TableWriter
 
-    records, problems = records_from_export(json.loads(args.input.read_text(encoding="utf-8")), str(args.input))
+    try:
+        export = json.loads(args.input.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{args.input} is not JSON ({error}); export the project from Label Studio as JSON") from None
+    records, problems = records_from_export(export, str(args.input))
     with TableWriter(args.output) as writer:
         writer.write(records)
     print(f"{len(records)} records written to {args.output}")
@@ -255,6 +262,14 @@ def positive_int(value: str) -> int:
     return number
 
 
+def share(value: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {number}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="ulasan", description=__doc__)
@@ -339,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("input", type=Path)
     suggest.add_argument("-o", "--output", type=Path, required=True)
     suggest.add_argument("--text-col", default="text")
-    suggest.add_argument("--min-precision", type=float, help="use only functions of at least this measured precision")
+    suggest.add_argument("--min-precision", type=share, help="use only functions of at least this measured precision")
     suggest.set_defaults(run=cmd_label_suggest)
     tasks = label_commands.add_parser("export", help="Label Studio tasks with pre-annotations")
     tasks.add_argument("input", type=Path)
@@ -361,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as error:
+    except (ValueError, RuntimeError, OSError) as error:  # OSError: missing, unreadable or clashing paths
         print(f"ulasan {args.command}: error: {error}", file=sys.stderr)
         return 2
 

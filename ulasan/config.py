@@ -6,10 +6,11 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ulasan.base_model import PACKAGED_E5
+from ulasan.schema import CAUSES, SENTIMENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +89,26 @@ class DataConfig(Strict):
     """Expected share of each sentiment in real reviews; the sentiment logits are shifted the same way.
     Sentiments left out share the rest in their training proportions."""
 
+    @field_validator("complaint_prior", "sentiment_prior")
+    @classmethod
+    def _a_distribution(cls, prior: dict[str, float] | None, info) -> dict[str, float] | None:
+        """A prior names known labels with shares in (0, 1], summing to 1 (all named) or less (some left out)."""
+        if not prior:
+            return prior
+        labels = CAUSES if info.field_name == "complaint_prior" else SENTIMENTS
+        unknown = sorted(set(prior) - set(labels))
+        if unknown:
+            raise ValueError(f"names unknown labels {unknown}; known: {', '.join(labels)}")
+        outside = {label: share for label, share in prior.items() if not 0.0 < share <= 1.0}
+        if outside:
+            raise ValueError(f"shares must be above 0 and at most 1: {outside}")
+        total = sum(prior.values())
+        if len(prior) < len(labels) and total >= 1.0:
+            raise ValueError(f"a prior that leaves out labels must sum to less than 1; it sums to {total:.3f}")
+        if len(prior) == len(labels) and abs(total - 1.0) > 0.01:
+            raise ValueError(f"a prior naming every label must sum to 1; it sums to {total:.3f}")
+        return prior
+
 
 class TrainConfig(Strict):
     """Optimisation settings."""
@@ -141,8 +162,13 @@ class Recipe(Strict):
 
 def load_recipe(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Read and validate a recipe TOML file, with ``section.key=value`` overrides applied on top."""
-    with path.open("rb") as stream:
-        raw = tomllib.load(stream)
+    if not path.is_file():
+        raise FileNotFoundError(f"no recipe file {path}")
+    try:
+        with path.open("rb") as stream:
+            raw = tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path} is not valid TOML: {error}") from None
     for override in overrides:
         _apply_override(raw, override)
     return Recipe.model_validate(raw)
@@ -155,8 +181,10 @@ def _apply_override(raw: dict, override: str) -> None:
         raise ValueError(f"override {override!r} is not of the form section.key=value")
     *parents, leaf = key.strip().split(".")
     target = raw
-    for name in parents:
+    for depth, name in enumerate(parents):
         target = target.setdefault(name, {})
+        if not isinstance(target, dict):
+            raise ValueError(f"override {override!r}: {'.'.join(parents[:depth + 1])} is a value, not a section")
     try:
         target[leaf] = tomllib.loads(f"value = {value.strip()}")["value"]
     except tomllib.TOMLDecodeError:

@@ -25,11 +25,10 @@ from ulasan.scoring import (
     PREDICTION_TYPES,
     LabelCounts,
     ScoreOptions,
-    check_text_column,
     problem_with_text,
     quarantine_entry,
 )
-from ulasan.tables import TableWriter, detect_format
+from ulasan.tables import TableWriter, check_text_column, detect_format
 
 QUARANTINE_COLUMN = "quarantine_reason"
 
@@ -64,7 +63,7 @@ class RayScorer:
 def _read(ray, source: Path, options: ScoreOptions):
     sample = min(source.iterdir()) if source.is_dir() else source
     fmt = detect_format(sample, options.input_format)
-    check_text_column(sample, fmt, options.text_col)
+    check_text_column(sample, options.text_col, fmt)
     if fmt == "parquet":
         return ray.data.read_parquet(str(source))
     if fmt == "jsonl":

@@ -9,8 +9,8 @@ from sklearn.metrics import f1_score
 
 from ulasan.baseline import TfidfBaseline
 from ulasan.language import detect_language
-from ulasan.metrics import expected_calibration_error, head_report, plot_confusion, softmax
-from ulasan.predictor import Classifier, predictions_from_logits
+from ulasan.metrics import expected_calibration_error, head_report, plot_confusion
+from ulasan.predictor import Classifier, head_probabilities, predictions_from_logits
 from ulasan.records import Example
 from ulasan.schema import CAUSE_OUTCOMES, CAUSES, NO_CAUSE, SENTIMENTS
 
@@ -24,6 +24,8 @@ def _primary(prediction: dict) -> str:
 def evaluate(classifier: Classifier, examples: list[Example], baseline: TfidfBaseline | None = None,
              plots_folder: Path | None = None, name: str = "data") -> dict:
     """Per-head, per-language and calibration metrics of the model, and the baseline's side by side."""
+    if not examples:
+        raise ValueError(f"{name} has no records to evaluate")
     texts = [example.text for example in examples]
     logits, truncated = classifier.logits(texts)
     langs = [example.lang or detect_language(example.text) for example in examples]
@@ -37,9 +39,7 @@ def evaluate(classifier: Classifier, examples: list[Example], baseline: TfidfBas
             continue
         y_true = [getattr(examples[i], head) for i in rows]
         report["model"][head] = head_report(y_true, [predicted[head][i] for i in rows], labels)
-        head_logits = logits[head][rows] + np.asarray(getattr(classifier.info, f"{head}_offsets"))
-        report["calibration"][head] = _calibration(head_logits, y_true, labels,
-                                                   getattr(classifier.info, f"{head}_temperature"))
+        report["calibration"][head] = _calibration(head, logits[head][rows], y_true, labels, classifier)
         if plots_folder is not None:
             plot_confusion(y_true, [predicted[head][i] for i in rows], labels, f"{name}: {head}",
                            plots_folder / f"confusion-{head}.png")
@@ -54,12 +54,15 @@ def evaluate(classifier: Classifier, examples: list[Example], baseline: TfidfBas
     return report
 
 
-def _calibration(logits: np.ndarray, y_true: list[str], labels: tuple[str, ...], temperature: float) -> dict:
+def _calibration(head: str, logits: np.ndarray, y_true: list[str], labels: tuple[str, ...],
+                 classifier: Classifier) -> dict:
+    """Expected calibration error of a head's predicted probabilities without and with its temperature."""
     targets = np.array([labels.index(label) for label in y_true])
+    info = classifier.info
     return {
-        "ece_before": expected_calibration_error(softmax(logits), targets),
-        "ece_after": expected_calibration_error(softmax(logits, temperature), targets),
-        "temperature": temperature,
+        "ece_before": expected_calibration_error(head_probabilities(head, logits, info, temperature=False), targets),
+        "ece_after": expected_calibration_error(head_probabilities(head, logits, info), targets),
+        "temperature": getattr(info, f"{head}_temperature"),
     }
 
 
@@ -94,6 +97,10 @@ def summary_table(report: dict) -> str:
         calibration = report["calibration"].get(head)
         ece = f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}" if calibration else ""
         lines.append(f"  {head:<10} {metrics['macro_f1']:>8.3f} {baseline if baseline is not None else '-':>9}   {ece}")
+        for label, scores in metrics.get("per_label", {}).items():
+            if scores["support"]:
+                lines.append(f"    {label:<24} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
+                             f"F1 {scores['f1']:.3f}  (n={scores['support']})")
     for lang, heads in report["by_language"].items():
         cells = ", ".join(f"{head} {metrics['macro_f1']:.3f} (n={metrics['n']})" for head, metrics in heads.items())
         lines.append(f"  lang {lang}: {cells}")

@@ -54,10 +54,13 @@ def uncertainty(prediction: dict) -> float:
     return 1.0 - prediction["confidence"]
 
 
-def build_tasks(rows: list[dict], predictions: list[dict], id_column: str | None) -> list[dict]:
-    """Label Studio tasks with pre-annotations, most uncertain first."""
+def build_tasks(rows: list[dict], predictions: list[dict], id_column: str | None,
+                row_numbers: list[int] | None = None) -> list[dict]:
+    """Label Studio tasks with pre-annotations, most uncertain first; ``source_row`` is each row's number in
+    its file (``row_numbers``, else its position in ``rows``)."""
     scored = []
-    for position, (row, prediction) in enumerate(zip(rows, predictions), 1):
+    numbers = row_numbers or range(1, len(rows) + 1)
+    for position, row, prediction in zip(numbers, rows, predictions):
         result = [_choice(SENTIMENT_CONTROL, [prediction["sentiment"]]),
                   _choice(CAUSE_CONTROL, [prediction["cause"] or NO_CAUSE])]
         if prediction["causes"]:
@@ -85,8 +88,13 @@ def _latest_annotation(task: dict) -> dict | None:
     return max(annotations, key=lambda a: a.get("updated_at") or a.get("created_at") or "", default=None)
 
 
-def records_from_export(export: list[dict], origin: str) -> tuple[list[dict], list[RecordProblem]]:
-    """Training records from a Label Studio JSON export, validated; problems name the task."""
+def records_from_export(export: list[dict] | dict, origin: str) -> tuple[list[dict], list[RecordProblem]]:
+    """Training records from a Label Studio JSON export (a list of tasks, or one task), validated; problems
+    name the task."""
+    if isinstance(export, dict):
+        export = [export]
+    if not isinstance(export, list) or not all(isinstance(task, dict) for task in export):
+        raise ValueError(f"{origin} is not a Label Studio JSON export (a list of tasks)")
     records, problems = [], []
     for task in export:
         where = f"{origin}: task {task.get('id', '?')}"
@@ -96,14 +104,14 @@ def records_from_export(export: list[dict], origin: str) -> tuple[list[dict], li
             continue
         answers = {item.get("from_name"): item.get("value", {}).get("choices", []) for item in annotation.get("result", [])}
         data = task.get("data", {})
-        text = data.get(TEXT_FIELD)
-        row = {"text": text,
+        row = {"text": data.get(TEXT_FIELD),
                "sentiment": (answers.get(SENTIMENT_CONTROL) or [None])[0],
                "cause": (answers.get(CAUSE_CONTROL) or [None])[0],
                "causes": answers.get(CAUSES_CONTROL)}
-        if row["cause"] == NO_CAUSE:
-            row["causes"] = []
         try:
+            for control in (SENTIMENT_CONTROL, CAUSE_CONTROL):
+                if len(answers.get(control, [])) > 1:
+                    raise ValueError(f"{len(answers[control])} {control} choices {answers[control]}; choose one")
             example = parse_record(row, "label-studio", where)
         except ValueError as error:
             problems.append(RecordProblem(where, str(error), row))

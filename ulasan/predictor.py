@@ -64,9 +64,10 @@ def batched_logits(forward: Forward, text_encoder: TextEncoder, encoded: list[En
 class Classifier:
     """A loaded model that tags reviews with sentiment, causes and language."""
 
-    def __init__(self, folder: Path, backend: str = "auto", batch_size: int = 32, threads: int = 0):
+    def __init__(self, folder: Path, backend: str = "auto", batch_size: int = 32, threads: int = 0,
+                 finished: bool = True):
         self.folder = Path(folder)
-        check_artifact(self.folder)
+        check_artifact(self.folder, finished)
         self.info = read_info(self.folder)
         self.tokenizer = load_tokenizer(self.folder)
         self.text_encoder = TextEncoder(self.tokenizer, self.info.max_length, self.info.head_fraction, self.info.text_prefix)
@@ -113,14 +114,22 @@ class Classifier:
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One prediction dict per text, in input order."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts, not one string: use predict([text])")
         texts = list(texts)
         return self.predict_encoded(texts, self.encode(texts))
 
 
-def head_probabilities(head: str, logits: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """Calibrated, prior-adjusted probabilities of a softmax head (``sentiment`` or ``cause``)."""
+def head_probabilities(head: str, logits: np.ndarray, info: ModelInfo, temperature: bool = True) -> np.ndarray:
+    """Calibrated, prior-adjusted probabilities of a softmax head (``sentiment`` or ``cause``).
+
+    The temperature calibrates the logits on the training mix (it is fitted there); the prior offsets then move
+    the calibrated probabilities to the real label mix: softmax(logits / T + offsets). ``temperature=False``
+    leaves the temperature out, for measuring what calibration changes.
+    """
     offsets = np.asarray(getattr(info, f"{head}_offsets"), dtype=np.float32)
-    return softmax(logits + offsets, getattr(info, f"{head}_temperature"))
+    scale = getattr(info, f"{head}_temperature") if temperature else 1.0
+    return softmax(logits / scale + offsets)
 
 
 def predictions_from_logits(logits: dict[str, np.ndarray], truncated: list[bool], langs: list[str],

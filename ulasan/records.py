@@ -107,6 +107,7 @@ def parse_record(row: dict, source: str, origin: str) -> Example:
 
 def _reconcile_causes(cause: str | None, causes: tuple[str, ...] | None) -> tuple[str, ...] | None:
     """Check that the primary cause and the cause set agree, filling the set from the primary when absent."""
+    causes = tuple(dict.fromkeys(causes)) if causes else causes  # a cause listed twice counts once
     if cause == NO_CAUSE:
         if causes:
             raise ValueError(f"cause is {NO_CAUSE!r} but causes lists {list(causes)}")

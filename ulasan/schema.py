@@ -100,12 +100,33 @@ def write_schema(folder: Path) -> None:
 
 
 def schema_differences(other: dict) -> list[str]:
-    """Describe, field by field, how another schema differs from this code's schema."""
+    """Describe, field by field (and cause by cause), how another schema differs from this code's schema."""
     ours = schema_dict()
     differences = []
     for field in sorted(set(ours) | set(other)):
-        if ours.get(field) != other.get(field):
+        if ours.get(field) == other.get(field):
+            continue
+        if field == "causes" and isinstance(other.get(field), list):
+            differences += _cause_differences(other[field], ours[field])
+        else:
             differences.append(f"{field}: artifact has {other.get(field)!r}, code has {ours.get(field)!r}")
+    return differences
+
+
+def _cause_differences(theirs: list, ours: list[dict]) -> list[str]:
+    """The causes that differ between two schemas' cause lists, by position, naming the differing entries only."""
+    differences = []
+    for position in range(max(len(theirs), len(ours))):
+        artifact = theirs[position] if position < len(theirs) else None
+        code = ours[position] if position < len(ours) else None
+        if artifact == code:
+            continue
+        if isinstance(artifact, dict) and code is not None:
+            fields = [key for key in sorted(set(artifact) | set(code)) if artifact.get(key) != code.get(key)]
+            changes = ", ".join(f"{key} {artifact.get(key)!r} vs {code.get(key)!r}" for key in fields)
+            differences.append(f"cause {position + 1}: artifact and code differ in {changes}")
+        else:
+            differences.append(f"cause {position + 1}: artifact has {artifact!r}, code has {code!r}")
     return differences
 
 

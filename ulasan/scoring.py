@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from ulasan.model import EncodedText
 from ulasan.predictor import Classifier
 from ulasan.schema import NO_CAUSE
-from ulasan.tables import BadRow, TableWriter, columns_of, detect_format, is_gzip, iter_rows, output_format
+from ulasan.tables import BadRow, TableWriter, check_text_column, detect_format, is_gzip, iter_rows, output_format
 
 PREDICTION_FIELDS = ("sentiment", "sentiment_scores", "cause", "cause_scores", "causes", "lang", "truncated",
                      "model_version", "confidence", "uncertain")
@@ -217,16 +217,8 @@ def check_paths(source: Path, output: Path, options: ScoreOptions) -> str:
         raise FileNotFoundError(f"no input file {source}")
     if output.resolve() == source.resolve():
         raise ValueError(f"the output {output} is the input; write the scores to another file")
-    check_text_column(source, input_format, options.text_col)
+    check_text_column(source, options.text_col, input_format)
     return input_format
-
-
-def check_text_column(path: Path, fmt: str, text_col: str) -> None:
-    """Refuse a table without the text column (a mistyped ``--text-col``), naming the columns it has."""
-    columns = columns_of(path, fmt)
-    if columns is not None and text_col not in columns:
-        raise ValueError(f"{path} has no column {text_col!r} (pass --text-col); its columns are: "
-                         + ", ".join(map(repr, columns)))
 
 
 def file_sha256(path: Path) -> str:

@@ -27,7 +27,7 @@ from ulasan.base_model import sha256_of
 from ulasan.config import PROJECT_ROOT, SourceConfig
 from ulasan.records import Example, RecordProblem, read_records
 from ulasan.schema import CAUSES, NEGATIVE, NEUTRAL, NO_CAUSE, POOR_AFTER_SALES, POSITIVE, PRICING, PRODUCT_QUALITY
-from ulasan.tables import FORMATS
+from ulasan.tables import is_table_file
 
 REGISTRY_PATH = PROJECT_ROOT / "data" / "sources.toml"
 CASA_ASPECT_CAUSES = {"price": PRICING, "service": POOR_AFTER_SALES}
@@ -86,13 +86,17 @@ def _load_labelled(source: SourceConfig, data_root: Path) -> tuple[list[Example]
 
 def load_records_path(path: Path, label: str) -> tuple[list[Example], list[RecordProblem]]:
     """Read a records file, or every records file in a folder (sorted by name)."""
+    given = path
     path = path if path.is_absolute() or path.exists() else PROJECT_ROOT / path
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lstrip(".") in FORMATS)
+        files = sorted(p for p in path.iterdir() if is_table_file(p))
+        if not files:
+            raise DataSourceError(f"records folder {path} holds no JSON Lines, CSV, TSV or Parquet files")
     elif path.is_file():
         files = [path]
     else:
-        raise DataSourceError(f"records path {path} does not exist")
+        where = "" if given.is_absolute() else f" (looked in the current folder and in the project folder {PROJECT_ROOT})"
+        raise DataSourceError(f"records path {given} does not exist{where}")
     examples, problems = [], []
     for file in files:
         file_examples, file_problems = read_records(file, label)

@@ -54,6 +54,15 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
     return fmt
 
 
+def is_table_file(path: Path) -> bool:
+    """Whether a path is a file with a table extension (``.jsonl``, ``.csv.gz``, ``.parquet``, ...)."""
+    try:
+        detect_format(path)
+    except TableError:
+        return False
+    return path.is_file()
+
+
 def output_format(path: Path, explicit: str | None = None) -> str:
     """The format a table is written in; compressed output is refused."""
     if is_gzip(path):
@@ -86,6 +95,14 @@ def columns_of(path: Path, fmt: str | None = None) -> list[str] | None:
         if not isinstance(row, BadRow):
             return list(row)
     return None
+
+
+def check_text_column(path: Path, text_col: str, fmt: str | None = None) -> None:
+    """Refuse a table without the text column (a mistyped ``--text-col``), naming the columns it has."""
+    columns = columns_of(path, fmt)
+    if columns is not None and text_col not in columns:
+        raise TableError(f"{path} has no column {text_col!r} (pass --text-col); its columns are: "
+                         + ", ".join(map(repr, columns)))
 
 
 class BadRow(dict):

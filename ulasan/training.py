@@ -17,6 +17,7 @@ The loop, top to bottom:
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import shutil
 import sys
@@ -61,6 +62,7 @@ def train(recipe: Recipe, output: Path, settings: Settings, skip_invalid: bool =
     seed_everything(recipe.seed)
     if recipe.train.threads:
         torch.set_num_threads(recipe.train.threads)
+    (output / "rejects.jsonl").unlink(missing_ok=True)  # an earlier run's rejects would be mistaken for this one's
     data = prepare(recipe, settings.data, skip_invalid, output / "rejects.jsonl")
     _print_data_summary(data)
     baseline = TfidfBaseline.train(data.train, recipe.seed)
@@ -251,7 +253,7 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
         total_steps = min(total_steps, config.max_steps)
     loss_fn = MultiHeadLoss(train_set, config.class_weight_power)
     optimizer = _optimizer(model, recipe)
-    progress = {"recipe_hash": _recipe_hash(recipe), "epoch": 0, "batch": 0, "step": 0, "best_score": -1.0,
+    progress = {"run_hash": _run_hash(recipe, data), "epoch": 0, "batch": 0, "step": 0, "best_score": -1.0,
                 "best_step": 0, "evaluations_without_gain": 0, "elapsed": 0.0, "history": [], "done": False}
     best_state = None
     saved = checkpoint_progress(checkpoint_folder)
@@ -264,10 +266,12 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
         return elapsed() / (config.max_minutes * 60) if config.max_minutes else 0.0
 
     scheduler = budgeted_linear_schedule(optimizer, int(total_steps * config.warmup_fraction), total_steps, budget_used)
-    if saved and saved["recipe_hash"] == progress["recipe_hash"]:
+    if saved and saved.get("run_hash") == progress["run_hash"]:
         progress, best_state = load_checkpoint(checkpoint_folder, model, optimizer, scheduler)
         print(f"resuming from step {progress['step']} (epoch {progress['epoch'] + 1})")
         resumed_at, clock = progress["elapsed"], time.time()
+    elif saved:
+        print(f"the checkpoint in {checkpoint_folder} is of another recipe or other data: training from the start")
     model.train()
     bar = tqdm(total=total_steps, initial=progress["step"], desc=f"training {recipe.name}", unit="step",
                dynamic_ncols=True, mininterval=0.2 if sys.stderr.isatty() else 30)
@@ -326,8 +330,12 @@ def fit(model: ReviewClassifier, text_encoder: TextEncoder, data: TrainingData, 
     return progress["history"]
 
 
-def _recipe_hash(recipe: Recipe) -> str:
-    return hashlib.sha256(recipe.model_dump_json().encode()).hexdigest()[:16]
+def _run_hash(recipe: Recipe, data: TrainingData) -> str:
+    """What a checkpoint must match to be resumed: the recipe, and the training and validation records."""
+    digest = hashlib.sha256(recipe.model_dump_json().encode())
+    for example in data.train + data.validation:
+        digest.update(json.dumps([example.text, example.sentiment, example.cause, example.causes]).encode())
+    return digest.hexdigest()[:16]
 
 
 def _model_version(recipe: Recipe, model: ReviewClassifier) -> str:
@@ -342,7 +350,7 @@ def _model_version(recipe: Recipe, model: ReviewClassifier) -> str:
 def finalize(output: Path, data: TrainingData, baseline: TfidfBaseline, recipe: Recipe, history: list[dict],
              wall_seconds: float) -> dict:
     """Calibrate on validation, evaluate everywhere, write metrics.json and the model card."""
-    classifier = Classifier(output, backend="torch")
+    classifier = Classifier(output, backend="torch", finished=False)
     logits, _ = classifier.logits([e.text for e in data.validation])
     for head, labels in (("sentiment", SENTIMENTS), ("cause", CAUSE_OUTCOMES)):
         rows = [i for i, e in enumerate(data.validation) if getattr(e, head) is not None]
@@ -384,17 +392,12 @@ def prior_offsets(labels: tuple[str, ...], observed: list[str], prior: dict[str,
     """
     if not prior:
         return [0.0] * len(labels)
-    unknown = set(prior) - set(labels)
-    if unknown:
-        raise ValueError(f"a prior names unknown labels {sorted(unknown)}; known: {', '.join(labels)}")
     counts = np.array([observed.count(label) for label in labels], dtype=float)
     share = np.maximum(counts / max(1.0, counts.sum()), 1e-4)
     learned = share * inverse_frequency_weights(share, class_weight_power)
     learned /= learned.sum()
     named = np.array([label in prior for label in labels])
-    rest = 1.0 - sum(prior.values())
-    if not named.all() and rest <= 0:
-        raise ValueError(f"a prior that leaves out labels must sum to less than 1; it sums to {1 - rest:.3f}")
+    rest = 1.0 - sum(prior.values())  # the recipe's validation keeps it above 0 when labels are left out
     target = np.array([prior.get(label, 0.0) for label in labels])
     if named.all():
         target /= target.sum()

@@ -61,6 +61,10 @@ def prepare(recipe: Recipe, data_root: Path, skip_invalid: bool = False, rejects
         evaluation[source.display_name()] = examples
     rejects_file = _handle_problems(problems, skip_invalid, rejects_path)
     kept = _without_duplicates(loaded, evaluation, recipe.data.near_duplicate_threshold, stats)
+    if len(kept) < 2:
+        raise ValueError(f"{len(kept)} training records left of {len(loaded)} loaded ("
+                         f"{sum(s.overlap_with_evaluation for s in stats.values())} are in the evaluation sets, "
+                         f"{sum(s.duplicates for s in stats.values())} are duplicates): at least 2 are needed")
     train, validation = stratified_split(kept, recipe.data.validation_fraction, recipe.seed)
     for example in train:
         stats[example.source].train += 1
@@ -124,6 +128,8 @@ def stratified_split(examples: list[Example], fraction: float, seed: int) -> tup
         held = round(len(members) * fraction)
         validation += members[:held]
         train += members[held:]
+    if not validation and len(train) > 1:  # every stratum too small to give a share: hold out one record
+        validation.append(train.pop(rng.randrange(len(train))))
     return train, validation
 
 
