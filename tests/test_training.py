@@ -244,3 +244,31 @@ def test_a_checkpoint_is_resumed_only_onto_the_same_data():
 
     assert _run_hash(recipe, data("bagus", "mantap")) == _run_hash(recipe, data("bagus", "mantap"))
     assert _run_hash(recipe, data("bagus", "mantap")) != _run_hash(recipe, data("bagus", "rosak"))
+
+
+def test_the_baseline_predicts_the_same_after_saving_and_loading(tmp_path):
+    from ulasan.baseline import TfidfBaseline
+    from ulasan.records import Example
+
+    from conftest import corpus_records
+
+    examples = [Example(text=r["text"], sentiment=r["sentiment"], cause=r["cause"]) for r in corpus_records(20)]
+    baseline = TfidfBaseline.train(examples, seed=1)
+    baseline.save(tmp_path / "baseline")
+    texts = [example.text for example in examples]
+    assert TfidfBaseline.load(tmp_path / "baseline").predict(texts) == baseline.predict(texts)
+
+
+def test_evaluate_reports_a_model_on_its_validation_split_as_training_did(tiny_model, tmp_path, capsys):
+    from ulasan.cli import main
+
+    assert main(["evaluate", str(tiny_model), "validation", "--output", str(tmp_path / "eval")]) == 0
+    printed = capsys.readouterr().out
+    assert "precision" in printed and "recall" in printed and "ECE before -> after" in printed
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    at_training = json.loads((tiny_model / "metrics.json").read_text())["evaluations"]["validation"]
+    for head in ("sentiment", "cause"):
+        assert report["model"][head]["macro_f1"] == at_training["model"][head]["macro_f1"]
+        assert report["baseline"][head]["macro_f1"] == at_training["baseline"][head]["macro_f1"]
+    assert report["by_language"] and set(report["calibration"]) == {"sentiment", "cause"}
+    assert (tmp_path / "eval" / "confusion-sentiment.png").stat().st_size > 1000

@@ -58,7 +58,10 @@ class TfidfBaseline:
         for head, model in self.heads.items():
             tensors[f"{head}.coef"] = model.coef_
             tensors[f"{head}.intercept"] = model.intercept_
-        save_file(tensors, str(folder / "weights.safetensors"))
+        # safetensors writes an array's memory as it lies; scikit-learn's coef_ is column-major, so without this
+        # the weights would be read back transposed in memory, scrambled
+        save_file({name: np.ascontiguousarray(tensor) for name, tensor in tensors.items()},
+                  str(folder / "weights.safetensors"))
 
     @classmethod
     def load(cls, folder: Path) -> TfidfBaseline:

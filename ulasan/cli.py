@@ -20,6 +20,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+VALIDATION_SPLIT = "validation"
+
+
 def _labelled_source(argument: str):
     """A named set (``smsa:valid``, ``gold:ms``) or a records path, as a source config."""
     from ulasan.config import SourceConfig
@@ -40,28 +43,38 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a model artifact on a records file or a named set (``smsa:valid``, ``gold:ms``)."""
+    """Evaluate a model artifact on a records file, a named set (``smsa:valid``, ``gold:ms``) or its validation split."""
     from ulasan.artifact import BASELINE_FOLDER
     from ulasan.baseline import TfidfBaseline
     from ulasan.evaluation import evaluate, summary_table
     from ulasan.predictor import load
-    from ulasan.records import InvalidRecordsError
-    from ulasan.sources import load_source
 
-    source = _labelled_source(args.data)
-    examples, problems = load_source(source, _settings(args).data)
-    if problems:
-        raise InvalidRecordsError(problems)
+    name, examples = _evaluation_examples(args)
     classifier = load(args.model)
     baseline_folder = Path(args.model) / BASELINE_FOLDER
     baseline = TfidfBaseline.load(baseline_folder) if baseline_folder.is_dir() else None
-    output = args.output or Path(args.model) / "eval" / source.display_name().replace(":", "-").replace("/", "_")
-    report = evaluate(classifier, examples, baseline, output, source.display_name())
+    output = args.output or Path(args.model) / "eval" / name.replace(":", "-").replace("/", "_")
+    report = evaluate(classifier, examples, baseline, output, name)
     output.mkdir(parents=True, exist_ok=True)
     (output / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(summary_table(report))
     print(f"report and confusion matrices written to {output}")
     return 0
+
+
+def _evaluation_examples(args: argparse.Namespace) -> tuple[str, list]:
+    """The name and the labelled examples of the data ``ulasan evaluate`` was given."""
+    from ulasan.records import InvalidRecordsError
+    from ulasan.sources import load_source
+    from ulasan.training_data import artifact_validation_split
+
+    if args.data == VALIDATION_SPLIT:
+        return VALIDATION_SPLIT, artifact_validation_split(args.model, _settings(args).data)
+    source = _labelled_source(args.data)
+    examples, problems = load_source(source, _settings(args).data)
+    if problems:
+        raise InvalidRecordsError(problems)
+    return source.display_name(), examples
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -286,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model on labelled data")
     evaluate.add_argument("model", type=Path)
-    evaluate.add_argument("data", help="a records file, or a named set such as smsa:valid or gold:ms")
+    evaluate.add_argument("data", help="a records file, a named set such as smsa:valid or gold:ms, or "
+                                       f"{VALIDATION_SPLIT!r}: the model's own validation split, rebuilt from its recipe")
     evaluate.add_argument("--output", type=Path, help="report folder (default <model>/eval/<data>)")
     evaluate.add_argument("--data-dir", type=Path)
     evaluate.set_defaults(run=cmd_evaluate)
