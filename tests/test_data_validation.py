@@ -86,3 +86,14 @@ def test_a_small_set_still_gets_a_validation_record_and_no_records_left_is_named
         f'evaluate = [{{ name = "records", path = "{tmp_path / "train.jsonl"}", label = "same" }}]')))
     with pytest.raises(ValueError, match="0 training records left of 6 loaded \\(6 are in the evaluation sets"):
         prepare(overlapping, Settings().data)
+
+
+def test_data_that_would_leave_a_head_untrained_is_refused(tmp_path):
+    from ulasan.training import check_every_head_learns
+
+    _write(tmp_path / "train.jsonl", [{"text": r["text"], "sentiment": r["sentiment"]} for r in corpus_records(3)])
+    recipe = load_recipe(write_tiny_recipe(tmp_path, tmp_path / "train.jsonl"))
+    with pytest.raises(ValueError, match="no training record has a cause label"):
+        check_every_head_learns(recipe, prepare(recipe, Settings().data))
+    continued = recipe.model_copy(update={"model": recipe.model.model_copy(update={"init_from": "models/quick"})})
+    check_every_head_learns(continued, prepare(continued, Settings().data))  # its heads were trained before

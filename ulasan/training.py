@@ -64,6 +64,7 @@ def train(recipe: Recipe, output: Path, settings: Settings, skip_invalid: bool =
         torch.set_num_threads(recipe.train.threads)
     (output / "rejects.jsonl").unlink(missing_ok=True)  # an earlier run's rejects would be mistaken for this one's
     data = prepare(recipe, settings.data, skip_invalid, output / "rejects.jsonl")
+    check_every_head_learns(recipe, data)
     _print_data_summary(data)
     baseline = TfidfBaseline.train(data.train, recipe.seed)
     seed_everything(recipe.seed)
@@ -93,6 +94,17 @@ def initial_model(recipe: Recipe, settings: Settings) -> tuple[ReviewClassifier,
     base_path = resolve_base_model(recipe.model.base, settings.home)
     model = ReviewClassifier.from_pretrained_encoder(base_path, recipe.model.dropout, recipe.model.encoder_layers)
     return model, AutoTokenizer.from_pretrained(base_path), recipe.model.base
+
+
+def check_every_head_learns(recipe: Recipe, data: TrainingData) -> None:
+    """Refuse data that would leave a head of a new model untrained (a continued model keeps its trained heads)."""
+    if recipe.model.init_from:
+        return
+    for head in ("sentiment", "cause"):
+        if not any(getattr(example, head) is not None for example in data.train):
+            raise ValueError(f"no training record has a {head} label, so a new model's {head} head would stay "
+                             f"untrained and predict noise: add {head} labels (for causes, silver ones via "
+                             f"silver_min_precision), or continue a trained model with model.init_from")
 
 
 def seed_everything(seed: int) -> None:
