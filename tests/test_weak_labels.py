@@ -35,7 +35,7 @@ def test_negated_cues_do_not_fire(text):
 def test_rules_fired_are_recorded():
     silver = suggest("Barang rosak, seller tak reply")
     assert {"product_quality.broken", "hard_to_communicate.no_reply"} <= set(silver.rules)
-    assert set(silver.causes) == {PRODUCT_QUALITY, HARD_TO_COMMUNICATE}
+    assert set(silver.causes) == {PRODUCT_QUALITY, HARD_TO_COMMUNICATE} and silver.causes[0] == silver.cause
 
 
 def test_trusted_functions_meet_the_precision_bar():

@@ -142,13 +142,12 @@ def suggest(text: str, allowed: set[str] | None = None) -> SilverLabels:
     sentiment_votes = Counter(f.label for f in fired if f.head == "sentiment")
     if cause_votes:
         sentiment_votes[NEGATIVE] += 1
-    causes = tuple(sorted(cause_votes, key=lambda c: (-cause_votes[c], CAUSES.index(c))))
-    # The most-voted cause leads; on a tie the rarer, more specific cause wins over product quality.
-    ranked = sorted(cause_votes, key=lambda c: (-cause_votes[c], c == PRODUCT_QUALITY, CAUSES.index(c)))
+    # The most-voted cause leads (and is listed first); on a tie the rarer, more specific cause wins over product quality.
+    ranked = tuple(sorted(cause_votes, key=lambda c: (-cause_votes[c], c == PRODUCT_QUALITY, CAUSES.index(c))))
     sentiment = None
     if sentiment_votes[POSITIVE] != sentiment_votes[NEGATIVE]:
         sentiment = POSITIVE if sentiment_votes[POSITIVE] > sentiment_votes[NEGATIVE] else NEGATIVE
-    return SilverLabels(sentiment, ranked[0] if ranked else None, causes, tuple(f.name for f in fired))
+    return SilverLabels(sentiment, ranked[0] if ranked else None, ranked, tuple(f.name for f in fired))
 
 
 def with_silver_labels(examples: list[Example], min_precision: float) -> list[Example]:
