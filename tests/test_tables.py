@@ -52,3 +52,10 @@ def test_no_rows_still_make_a_file(tmp_path, fmt):
 def test_compressed_output_is_refused(tmp_path):
     with pytest.raises(TableError, match="compressed output"):
         TableWriter(tmp_path / "out.csv.gz")
+
+
+def test_a_column_arrow_cannot_type_is_written_as_text(tmp_path):
+    path = tmp_path / "mixed.parquet"
+    with TableWriter(path) as writer:
+        writer.write([{"flag": True, "tags": [1, "x"]}, {"flag": 1, "tags": [2]}])
+    assert [row for _, row in iter_rows(path)] == [{"flag": "true", "tags": '[1, "x"]'}, {"flag": "1", "tags": "[2]"}]

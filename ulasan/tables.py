@@ -252,23 +252,25 @@ def _as_text(value):
     return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _mixed_columns(rows: list[dict]) -> set[str]:
-    """Columns whose non-null values mix text with other types (written as text)."""
-    kinds: dict[str, set[bool]] = {}
-    for row in rows:
-        for key, value in row.items():
-            if value is not None:
-                kinds.setdefault(key, set()).add(isinstance(value, str))
-    return {key for key, seen in kinds.items() if len(seen) > 1}
-
-
 def _arrow_table(rows: list[dict], text_columns: set[str], schema: pa.Schema | None = None) -> pa.Table:
-    """Rows as an Arrow table with the columns of every row (``from_pylist`` would take the first row's only)."""
-    names = schema.names if schema is not None else _all_columns([rows])
-    values = {name: [row.get(name) for row in rows] for name in names}
-    for name in text_columns & set(names):
-        values[name] = [_as_text(value) for value in values[name]]
-    return pa.Table.from_pydict(values, schema=schema)
+    """Rows as an Arrow table with the columns of every row (``from_pylist`` would take the first row's only).
+
+    Without a schema, a column whose values Arrow cannot type together (numbers and text, say) joins
+    ``text_columns``; those are written as text.
+    """
+    columns = {}
+    for name in schema.names if schema is not None else _all_columns([rows]):
+        values = [row.get(name) for row in rows]
+        if name not in text_columns:
+            try:
+                columns[name] = pa.array(values, schema.field(name).type if schema is not None else None)
+                continue
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                if schema is not None:
+                    raise
+                text_columns.add(name)
+        columns[name] = pa.array([_as_text(value) for value in values], pa.string())
+    return pa.table(columns)
 
 
 def _unified_schema(spool: Path) -> tuple[pa.Schema, set[str]]:
@@ -276,7 +278,6 @@ def _unified_schema(spool: Path) -> tuple[pa.Schema, set[str]]:
     text_columns: set[str] = set()
     types: dict[str, list[pa.DataType]] = {}
     for rows in _spooled_batches(spool):
-        text_columns |= _mixed_columns(rows)
         for arrow_field in _arrow_table(rows, text_columns).schema:
             types.setdefault(arrow_field.name, []).append(arrow_field.type)
     fields = []
