@@ -189,6 +189,8 @@ class TableWriter:
         self.column_types = column_types
         target = self.path if self.format == "jsonl" else self.path.with_name(self.path.name + ".spool")
         self._spool = target.open("w", encoding="utf-8")
+        self._columns: dict[str, None] = {}
+        """Every column written so far, in order of first appearance."""
 
     def __enter__(self) -> TableWriter:
         return self
@@ -198,6 +200,8 @@ class TableWriter:
 
     def write(self, rows: list[dict]) -> None:
         """Append a batch of rows."""
+        for row in rows:
+            self._columns.update(dict.fromkeys(row))
         self._spool.write("".join(_json_line(row) for row in rows))
 
     def close(self) -> None:
@@ -212,7 +216,7 @@ class TableWriter:
             if self.format == "parquet":
                 _write_parquet(spool, self.path, self.column_types)
             else:
-                _write_delimited(spool, self.path, "\t" if self.format == "tsv" else ",")
+                _write_delimited(spool, self.path, "\t" if self.format == "tsv" else ",", list(self._columns))
         finally:
             os.remove(spool)
 
@@ -238,8 +242,7 @@ def _all_columns(batches: Iterable[list[dict]]) -> list[str]:
     return list(columns)
 
 
-def _write_delimited(spool: Path, path: Path, delimiter: str) -> None:
-    columns = _all_columns(_spooled_batches(spool))
+def _write_delimited(spool: Path, path: Path, delimiter: str, columns: list[str]) -> None:
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=columns, delimiter=delimiter)
         if columns:
