@@ -14,7 +14,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -200,8 +200,7 @@ class TableWriter:
 
     def write(self, rows: list[dict]) -> None:
         """Append a batch of rows."""
-        for row in rows:
-            self._columns.update(dict.fromkeys(row))
+        self._columns.update(dict.fromkeys(_row_columns(rows)))
         self._spool.write("".join(_json_line(row) for row in rows))
 
     def close(self) -> None:
@@ -233,13 +232,9 @@ def _spooled_batches(spool: Path) -> Iterator[list[dict]]:
             yield batch
 
 
-def _all_columns(batches: Iterable[list[dict]]) -> list[str]:
+def _row_columns(rows: list[dict]) -> list[str]:
     """Every column of the rows, in order of first appearance."""
-    columns: dict[str, None] = {}
-    for rows in batches:
-        for row in rows:
-            columns.update(dict.fromkeys(row))
-    return list(columns)
+    return list(dict.fromkeys(key for row in rows for key in row))
 
 
 def _write_delimited(spool: Path, path: Path, delimiter: str, columns: list[str]) -> None:
@@ -262,7 +257,7 @@ def _arrow_table(rows: list[dict], text_columns: set[str], schema: pa.Schema | N
     ``text_columns``; those are written as text.
     """
     columns = {}
-    for name in schema.names if schema is not None else _all_columns([rows]):
+    for name in schema.names if schema is not None else _row_columns(rows):
         values = [row.get(name) for row in rows]
         if name not in text_columns:
             try:
