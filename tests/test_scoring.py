@@ -132,7 +132,7 @@ def test_awkward_files_are_read_and_bad_rows_set_aside(tiny_model, tmp_path):
     summary = score_file(classifier, bom_csv, tmp_path / "excel.out.jsonl", ScoreOptions())
     assert [r["id"] for r in _jsonl(tmp_path / "excel.out.jsonl")] == ["1", "4"]
     reasons = {q["row"]: q["reason"] for q in _jsonl(tmp_path / "excel.out.quarantine.jsonl")}
-    assert reasons[2] == "3 fields where the header has 2" and "over the 20000 limit" in reasons[3]
+    assert reasons[3] == "3 fields where the header has 2" and "over the 20000 limit" in reasons[4]  # file lines
     assert summary["quarantined"] == 2
     gzipped = tmp_path / "scraped.jsonl.gz"
     lines = [{"text": "barang ok"}, *[{"text": None}] * 4, {"text": "seller lambat"}]

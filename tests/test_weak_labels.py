@@ -53,7 +53,7 @@ def test_suggest_command_writes_silver_columns(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ulasan.cli", "label", "suggest", str(source), "-o", str(output)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "row 2: skipped" in done.stderr
+    assert "row 3: skipped" in done.stderr  # line 3 of the file
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["1", "3"]
     assert rows[0]["silver_cause"] == PRODUCT_QUALITY and "product_quality.slow_delivery" in rows[0]["rules_fired"]

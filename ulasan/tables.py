@@ -1,8 +1,9 @@
 """Streaming reads and writes of tabular review files: JSON Lines, CSV, TSV and Parquet.
 
-Rows are yielded one at a time with their 1-based row number (the line number
-for JSON Lines; the data row number for CSV, TSV and Parquet), so a problem can
-always be reported against the record it came from. JSON Lines, CSV and TSV may
+Rows are yielded one at a time with their 1-based number: the line of the file
+where the record starts for JSON Lines, CSV and TSV (so a CSV's first data row
+is 2, as in a spreadsheet, and an editor's line numbers find it), the data row
+for Parquet. A problem can always be reported against the record it came from. JSON Lines, CSV and TSV may
 be gzip-compressed (``reviews.csv.gz``); a UTF-8 byte-order mark is ignored.
 """
 
@@ -135,7 +136,10 @@ def _iter_delimited(path: Path, delimiter: str) -> Iterator[tuple[int, dict]]:
     csv.field_size_limit(sys.maxsize)  # an over-long text is the scorer's to quarantine, not the reader's to refuse
     with io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         reader = csv.DictReader(stream, delimiter=delimiter)
-        for number, row in enumerate(reader, 1):
+        reader.fieldnames  # reads the header, so that line_num counts its lines
+        next_line = reader.line_num + 1
+        for row in reader:
+            number, next_line = next_line, reader.line_num + 1
             if None in row:
                 yield number, BadRow(f"{len(reader.fieldnames) + len(row[None])} fields where the header has "
                                      f"{len(reader.fieldnames)}")
