@@ -272,3 +272,15 @@ def test_evaluate_reports_a_model_on_its_validation_split_as_training_did(tiny_m
         assert report["baseline"][head]["macro_f1"] == at_training["baseline"][head]["macro_f1"]
     assert report["by_language"] and set(report["calibration"]) == {"sentiment", "cause"}
     assert (tmp_path / "eval" / "confusion-sentiment.png").stat().st_size > 1000
+
+
+def test_predict_command_numbers_file_rows_and_names_the_skipped(tiny_model, tmp_path, capsys):
+    from ulasan.cli import main
+
+    (tmp_path / "reviews.csv").write_text("id,text\n1,Barang rosak teruk\n2,\n3,Mantap gan\n", encoding="utf-8")
+    assert main(["predict", "Seller tak reply", "--file", str(tmp_path / "reviews.csv"), "--model", str(tiny_model)]) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [(line.get("row"), line["text"]) for line in lines] == [
+        (None, "Seller tak reply"), (2, "Barang rosak teruk"), (4, "Mantap gan")]
+    assert "row 3: skipped" in captured.err

@@ -78,18 +78,25 @@ def _evaluation_examples(args: argparse.Namespace) -> tuple[str, list]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Classify texts given as arguments, or the text column of a file, and print JSON lines."""
-    from ulasan.predictor import load
-    from ulasan.tables import check_text_column, iter_rows
+    """Classify texts given as arguments, or the text column of a file, and print JSON lines.
 
-    texts = list(args.texts)
+    A file's rows carry their ``row`` number; rows without text are named on stderr and skipped.
+    """
+    from ulasan.predictor import load
+    from ulasan.tables import BadRow, check_text_column, iter_rows
+
+    inputs = [({"text": text}, text) for text in args.texts if text.strip()]
     if args.file:
-        check_text_column(args.file, args.text_col)
-        texts += [row.get(args.text_col) for _, row in iter_rows(args.file)]
-    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+        check_text_column(args.file, args.text_col, args.format)
+        for number, row in iter_rows(args.file, args.format):
+            text = None if isinstance(row, BadRow) else row.get(args.text_col)
+            if isinstance(text, str) and text.strip():
+                inputs.append(({"row": number, "text": text}, text))
+            else:
+                print(f"row {number}: skipped, no text in column {args.text_col!r}", file=sys.stderr)
     classifier = load(args.model)
-    for text, prediction in zip(texts, classifier.predict(texts)):
-        print(json.dumps({"text": text, **prediction}, ensure_ascii=False))
+    for (echo, _), prediction in zip(inputs, classifier.predict([text for _, text in inputs])):
+        print(json.dumps({**echo, **prediction}, ensure_ascii=False))
     return 0
 
 
@@ -309,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*")
     predict.add_argument("--file", type=Path, help="a CSV/TSV/JSON Lines/Parquet file to classify")
     predict.add_argument("--text-col", default="text")
+    predict.add_argument("--format", choices=FORMATS, help="the file's format (default: from its extension)")
     predict.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     predict.set_defaults(run=cmd_predict)
 
