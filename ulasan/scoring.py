@@ -149,8 +149,9 @@ class PartStore:
         """
         manifest = self.folder / "manifest.json"
         if manifest.is_file() and json.loads(manifest.read_text()) != self.fingerprint:
-            if self.done() and not restart:
-                raise RuntimeError(f"{self.folder} holds {len(self.done())} parts of a different run (input, model, "
+            earlier = self.done()
+            if earlier and not restart:
+                raise RuntimeError(f"{self.folder} holds {len(earlier)} parts of a different run (input, model, "
                                    f"backend or options changed); pass --restart to discard them and start over")
             restart = True
         if restart and self.folder.exists():
@@ -187,17 +188,19 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def count_rows(path: Path, fmt: str) -> int | None:
-    """Number of data rows, cheaply (Parquet metadata, or newlines); None when unknown (a gzipped file)."""
-    if fmt == "parquet":
-        return pq.ParquetFile(path).metadata.num_rows
-    if is_gzip(path):
-        return None
-    lines = 0
+def scan_input(path: Path, fmt: str) -> tuple[str, int | None]:
+    """The sha256 of a file's bytes (what a resumed run checks its input against) and its number of data rows
+    (Parquet metadata, or newlines; None for a gzipped file), in one read."""
+    digest, lines = hashlib.sha256(), 0
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 24), b""):
+            digest.update(block)
             lines += block.count(b"\n")
-    return max(0, lines - (1 if fmt in ("csv", "tsv") else 0))
+    if fmt == "parquet":
+        return digest.hexdigest(), pq.ParquetFile(path).metadata.num_rows
+    if is_gzip(path):
+        return digest.hexdigest(), None
+    return digest.hexdigest(), max(0, lines - (1 if fmt in ("csv", "tsv") else 0))
 
 
 def _parts(path: Path, options: ScoreOptions) -> Iterator[tuple[int, list]]:
@@ -221,23 +224,17 @@ def check_paths(source: Path, output: Path, options: ScoreOptions) -> str:
     return input_format
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes: what a resumed run checks its input against."""
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
 def score_file(classifier: Classifier, source: Path, output: Path, options: ScoreOptions = ScoreOptions(),
                restart: bool = False) -> dict:
     """Score a file into ``output`` (resuming a killed run unless ``restart``), returning the summary."""
     started = time.time()
     input_format = check_paths(source, output, options)
-    fingerprint = {"input": str(source.resolve()), "sha256": file_sha256(source),
+    sha256, total = scan_input(source, input_format)
+    fingerprint = {"input": str(source.resolve()), "sha256": sha256,
                    "model_version": classifier.model_version, "backend": classifier.backend,
                    "options": options.__dict__}
     store = PartStore(output, fingerprint)
     done = store.open(restart)
-    total = count_rows(source, input_format)
     bar = tqdm(total=total, desc="scoring", unit="row", dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30)
     rows_this_run = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenizer") as tokenizer_worker:
